@@ -1,0 +1,1 @@
+"""An example voxtext plugin package (see plugin.py for the hooks)."""

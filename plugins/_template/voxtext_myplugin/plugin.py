@@ -1,0 +1,39 @@
+"""Hooks of the example plugin: one augmentation, registered by name with its config."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from voxtext import hookimpl
+
+
+@dataclass(frozen=True)
+class PeakNormaliseConfig:
+    """Scale each utterance so its loudest sample reaches ``peak``."""
+
+    peak: float = 0.9
+
+
+class PeakNormalise:
+    domain = "waveform"
+
+    def __init__(self, config: PeakNormaliseConfig) -> None:
+        self.config = config
+
+    def __call__(
+        self, x: torch.Tensor, lengths: torch.Tensor, generator: torch.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        peaks = x.abs().amax(dim=1, keepdim=True).clamp_min(1e-9)
+        return x * (self.config.peak / peaks), lengths
+
+
+@hookimpl
+def register_augmentations(register):
+    register(
+        "peak-normalise",
+        PeakNormalise,
+        config=PeakNormaliseConfig,
+        description="scale each utterance to a fixed peak",
+    )

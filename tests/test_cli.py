@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+import json
+import types
+
+import pytest
+
+import voxtext
+from voxtext import cli, hookimpl
+from voxtext.registry import PluginInfo
+from voxtext.testing import isolated_plugin_manager
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as info:
+        cli.main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"voxtext {voxtext.__version__}"
+
+
+class Echo:
+    help = "print the words given"
+
+    def add_arguments(self, parser):
+        parser.add_argument("words", nargs="+")
+
+    def run(self, args):
+        print(" ".join(args.words).upper())
+        return 0
+
+
+class CommandPlugin:
+    @hookimpl
+    def register_commands(self, register):
+        register("echo", Echo, description="test command")
+
+    @hookimpl
+    def register_encoders(self, register):
+        register("echo-encoder", object)
+
+
+def test_plugins_lists_components_and_failures(capsys):
+    with isolated_plugin_manager() as manager:
+        manager.add_plugin(CommandPlugin(), PluginInfo("voxtext-echo", "0.2.0", "echo"))
+        with pytest.warns(UserWarning):
+            manager.add_plugin(
+                types.SimpleNamespace(register_encodr=hookimpl(lambda register: 0)),
+                PluginInfo("typo-plugin", "9.9"),
+            )
+        code = cli.main(["plugins"])
+        out = capsys.readouterr().out
+        assert code == 1  # a broken plugin makes the listing exit non-zero
+        assert "voxtext-echo 0.2.0  [ok]" in out
+        assert "commands: echo" in out and "encoders: echo-encoder" in out
+        assert "typo-plugin 9.9 (validate)" in out and "register_encodr" in out
+        cli.main(["plugins", "--json"])
+        table = json.loads(capsys.readouterr().out)
+        assert table["plugins"][0]["hooks"] == ["register_commands", "register_encoders"]
+        assert table["failures"][0]["name"] == "typo-plugin"
+
+
+def test_plugin_commands_run_through_the_cli(capsys):
+    with isolated_plugin_manager() as manager:
+        manager.add_plugin(CommandPlugin(), PluginInfo("voxtext-echo", "0.2.0"))
+        assert cli.main(["echo", "hello", "world"]) == 0
+    assert capsys.readouterr().out.strip() == "HELLO WORLD"

@@ -1,0 +1,97 @@
+"""The path a third party takes: copy the template, pip-install it (no network), and find it
+listed by `voxtext plugins` and usable through the registry."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def installed_template(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    work = tmp_path_factory.mktemp("third_party")
+    source = work / "voxtext-myplugin"
+    shutil.copytree(ROOT / "plugins" / "_template", source)
+    site = work / "site"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-index",
+            "--no-build-isolation",
+            "--target",
+            str(site),
+            str(source),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(site), env.get("PYTHONPATH", "")])
+    return env
+
+
+def test_pip_installed_plugin_is_listed(installed_template):
+    result = subprocess.run(
+        [sys.executable, "-m", "voxtext.cli", "plugins", "--json"],
+        env=installed_template,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    table = json.loads(result.stdout)
+    mine = next(p for p in table["plugins"] if p["name"] == "voxtext-myplugin")
+    assert mine["version"] == "0.1.0"
+    assert mine["hooks"] == ["register_augmentations"]
+    assert mine["components"] == {"augmentations": ["peak-normalise"]}
+
+
+def test_pip_installed_plugin_is_usable(installed_template):
+    code = (
+        "import torch, voxtext\n"
+        "aug = voxtext.registry('augmentations').create('peak-normalise', peak=0.25)\n"
+        "y, _ = aug(torch.tensor([[0.5, -1.0]]), torch.tensor([2]), torch.Generator())\n"
+        "print(float(y.abs().max()))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env=installed_template,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert float(result.stdout) == pytest.approx(0.25)
+
+
+def test_template_own_tests_pass_once_installed(installed_template):
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            str(ROOT / "plugins" / "_template" / "tests"),
+        ],
+        env=installed_template,
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT / "plugins" / "_template",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed" in result.stdout

@@ -1,0 +1,1 @@
+"""Subcommands of the voxtext CLI, one module each."""
