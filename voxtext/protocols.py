@@ -101,13 +101,23 @@ class Tokenizer(Protocol):
 class Encoder(Protocol):
     """An ``nn.Module``: ``forward(x, lengths)`` with ``x`` float ``(batch, frames,
     input_dim)`` and ``lengths`` int64 ``(batch,)``; returns ``(encoded, out_lengths)`` with
-    ``encoded`` ``(batch, frames', output_dim)`` (``frames'`` after subsampling)."""
+    ``encoded`` ``(batch, frames', output_dim)`` (``frames'`` after subsampling).
+
+    Optional attribute ``takes_waveform`` (absent means False; read it with
+    :func:`encoder_takes_waveform`): an encoder that sets it True takes raw audio, ``x`` float
+    ``(batch, samples)`` at its ``sample_rate`` attribute with ``lengths`` in samples, so the
+    trainer must skip feature extraction and feature augmentation for it."""
 
     output_dim: int
 
     def __call__(
         self, x: torch.Tensor, lengths: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]: ...
+
+
+def encoder_takes_waveform(encoder: object) -> bool:
+    """Whether ``encoder`` wants raw waveforms ``(batch, samples)`` instead of features."""
+    return bool(getattr(encoder, "takes_waveform", False))
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,320 @@
+"""Conformer encoder (Gulati et al. 2020): Conv2d subsampling, then blocks of
+half-step feed-forward -> self-attention -> convolution module -> half-step feed-forward ->
+layer norm. Attention uses relative positions (Transformer-XL / ESPnet style, learned biases
+``pos_bias_u`` and ``pos_bias_v``) or rotary positions (RoFormer), set by ``position``.
+
+``forward(x, lengths)``: ``x`` float ``(batch, frames, input_dim)``, ``lengths`` int64
+``(batch,)`` -> ``(encoded (batch, frames', d_model), out_lengths (batch,))`` where
+``frames' = subsampled_lengths(frames, subsampling)``. Padded frames never influence valid
+ones: attention masks padded keys, and the convolution module zeroes padded frames before its
+depthwise convolution, so row ``i`` of a batch equals that utterance encoded alone (in eval
+mode). Frames past a row's length are zero in the output.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from voxtext.errors import ConfigError
+from voxtext_encoders.subsampling import (
+    Conv2dSubsampling,
+    check_encoder_input,
+    check_subsampling,
+    sinusoids,
+    valid_frame_mask,
+)
+
+
+@dataclass(frozen=True)
+class ConformerEncoderConfig:
+    """Sizes of the Conformer encoder.
+
+    Reference sizes (parameters with the default ``subsampling=4`` Conv2d front end):
+
+    - ``d_model=80, num_heads=4, ffn_dim=256, num_layers=4`` -> ~0.73 M: the small CPU model
+      BENCHMARKS.md compares with ``torchaudio.models.Conformer`` (0.53 M without front end).
+    - ``d_model=256, num_heads=4, ffn_dim=1024, num_layers=16`` (the defaults) -> ~27.3 M.
+    - ``d_model=256, num_heads=4, ffn_dim=1024, num_layers=18`` -> ~30.4 M: the ~30 M GPU
+      configuration (Conformer-M width); train it in bf16 autocast, ``position="rotary"``
+      for fused attention kernels (relative positions need the materialised score matrix).
+
+    ``position``: ``"relative"`` (Transformer-XL relative positions, the Conformer paper's
+    choice) or ``"rotary"`` (rotary embeddings on queries and keys; cheaper, fused kernels).
+    ``conv_norm``: ``"batch"`` (paper) or ``"layer"`` (independent of batch composition, better
+    for small or very unequal batches). ``subsampling``: 1, 2, 4 or 8 (time reduction of the
+    Conv2d front end; 1 is a linear projection). ``subsampling_channels`` defaults to d_model.
+    """
+
+    input_dim: int = 80
+    d_model: int = 256
+    num_heads: int = 4
+    ffn_dim: int = 1024
+    num_layers: int = 16
+    dropout: float = 0.1
+    subsampling: int = 4
+    subsampling_channels: int | None = None
+    position: Literal["relative", "rotary"] = "relative"
+    conv_kernel_size: int = 31
+    conv_norm: Literal["batch", "layer"] = "batch"
+    rotary_base: float = 10000.0
+
+    def __post_init__(self) -> None:
+        where = "conformer"
+        for name in ("input_dim", "d_model", "num_heads", "ffn_dim", "num_layers"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{where}.{name} must be >= 1, got {getattr(self, name)}")
+        if self.d_model % self.num_heads:
+            raise ConfigError(
+                f"{where}.d_model={self.d_model} must be divisible by num_heads={self.num_heads}"
+            )
+        if self.position == "rotary" and (self.d_model // self.num_heads) % 2:
+            raise ConfigError(
+                f"{where}: rotary positions rotate channel pairs, so d_model / num_heads "
+                f"(= {self.d_model // self.num_heads}) must be even"
+            )
+        if self.conv_kernel_size < 1 or self.conv_kernel_size % 2 == 0:
+            raise ConfigError(
+                f"{where}.conv_kernel_size must be odd (same-length 'same' padding), got "
+                f"{self.conv_kernel_size}"
+            )
+        if not 0.0 <= self.dropout < 1.0:
+            raise ConfigError(f"{where}.dropout must be in [0, 1), got {self.dropout}")
+        check_subsampling(self.subsampling, self.input_dim, where)
+
+
+class FeedForward(nn.Module):
+    """LN -> Linear -> Swish -> Dropout -> Linear -> Dropout (used twice, half-step, per block)."""
+
+    def __init__(self, d_model: int, ffn_dim: int, dropout: float) -> None:
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.LayerNorm(d_model),
+            nn.Linear(d_model, ffn_dim),
+            nn.SiLU(),
+            nn.Dropout(dropout),
+            nn.Linear(ffn_dim, d_model),
+            nn.Dropout(dropout),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+def relative_position_shift(scores: torch.Tensor) -> torch.Tensor:
+    """``(batch, heads, T, 2T - 1)`` scores against relative positions ``T-1 .. -(T-1)`` ->
+    ``(batch, heads, T, T)`` with ``out[..., i, j] = scores[..., i, T - 1 - i + j]`` (position
+    ``i - j``). A strided view of the same storage: no copy, unlike Transformer-XL's pad-and-
+    reshape trick, which matters because this tensor is the largest in the layer."""
+    batch, heads, frames, _ = scores.shape
+    scores = scores.contiguous()
+    stride_b, stride_h, stride_row, _ = scores.stride()
+    return scores.as_strided(
+        (batch, heads, frames, frames),
+        (stride_b, stride_h, stride_row - 1, 1),
+        storage_offset=scores.storage_offset() + frames - 1,
+    )
+
+
+class RelativePositionAttention(nn.Module):
+    """Multi-head attention with Transformer-XL relative positions (Dai et al. 2019, sec. 3.3):
+    ``score(i, j) = (q_i + u) . k_j + (q_i + v) . W_pos p_{i-j}``, with learned per-head biases
+    ``u`` (``pos_bias_u``) and ``v`` (``pos_bias_v``) and sinusoids ``p``."""
+
+    def __init__(self, d_model: int, num_heads: int, dropout: float) -> None:
+        super().__init__()
+        self.num_heads = num_heads
+        self.head_dim = d_model // num_heads
+        self.dropout = dropout
+        self.qkv = nn.Linear(d_model, 3 * d_model)
+        self.linear_pos = nn.Linear(d_model, d_model, bias=False)
+        self.pos_bias_u = nn.Parameter(torch.empty(num_heads, self.head_dim))
+        self.pos_bias_v = nn.Parameter(torch.empty(num_heads, self.head_dim))
+        nn.init.xavier_uniform_(self.pos_bias_u)
+        nn.init.xavier_uniform_(self.pos_bias_v)
+        self.out = nn.Linear(d_model, d_model)
+
+    def forward(
+        self, x: torch.Tensor, key_mask: torch.Tensor, positions: torch.Tensor
+    ) -> torch.Tensor:
+        """``x`` ``(batch, T, d)``, ``key_mask`` bool ``(batch, 1, 1, T)``, ``positions``
+        ``(2T - 1, d)`` sinusoids for relative positions ``T-1 .. -(T-1)``."""
+        batch, frames, d_model = x.shape
+        qkv = self.qkv(x).view(batch, frames, 3, self.num_heads, self.head_dim)
+        q, k, v = qkv.unbind(2)  # each (batch, T, heads, head_dim)
+        pos = self.linear_pos(positions.to(x.dtype)).view(-1, self.num_heads, self.head_dim)
+        q_u = (q + self.pos_bias_u.to(q.dtype)).transpose(1, 2)
+        q_v = (q + self.pos_bias_v.to(q.dtype)).transpose(1, 2)
+        # (batch, heads, T, 2T-1) @ -> shifted to (batch, heads, T, T): the position term.
+        position_scores = relative_position_shift(q_v @ pos.permute(1, 2, 0))
+        # SDPA adds a float mask to q.k^T * scale, so the position term rides in as the mask.
+        bias = (position_scores / math.sqrt(self.head_dim)).masked_fill(~key_mask, -math.inf)
+        attended = F.scaled_dot_product_attention(
+            q_u,
+            k.transpose(1, 2),
+            v.transpose(1, 2),
+            attn_mask=bias,
+            dropout_p=self.dropout if self.training else 0.0,
+        )
+        return self.out(attended.transpose(1, 2).reshape(batch, frames, d_model))
+
+
+def rotate_pairs(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """Rotary embedding (Su et al. 2021), half-split layout: channel c pairs with c + D/2."""
+    first, second = x.chunk(2, dim=-1)
+    return x * cos + torch.cat((-second, first), dim=-1) * sin
+
+
+class RotaryAttention(nn.Module):
+    """Multi-head attention with rotary positions on queries and keys; the rest is plain
+    ``scaled_dot_product_attention`` with a boolean key padding mask (fused kernels)."""
+
+    def __init__(self, d_model: int, num_heads: int, dropout: float) -> None:
+        super().__init__()
+        self.num_heads = num_heads
+        self.head_dim = d_model // num_heads
+        self.dropout = dropout
+        self.qkv = nn.Linear(d_model, 3 * d_model)
+        self.out = nn.Linear(d_model, d_model)
+
+    def forward(
+        self, x: torch.Tensor, key_mask: torch.Tensor, rotary: tuple[torch.Tensor, torch.Tensor]
+    ) -> torch.Tensor:
+        """``rotary``: ``(cos, sin)`` tables of shape ``(T, head_dim)``."""
+        batch, frames, d_model = x.shape
+        qkv = self.qkv(x).view(batch, frames, 3, self.num_heads, self.head_dim)
+        q, k, v = qkv.permute(2, 0, 3, 1, 4)  # each (batch, heads, T, head_dim)
+        cos, sin = (table.to(q.dtype) for table in rotary)
+        attended = F.scaled_dot_product_attention(
+            rotate_pairs(q, cos, sin),
+            rotate_pairs(k, cos, sin),
+            v,
+            attn_mask=key_mask,
+            dropout_p=self.dropout if self.training else 0.0,
+        )
+        return self.out(attended.transpose(1, 2).reshape(batch, frames, d_model))
+
+
+def rotary_tables(
+    frames: int, head_dim: int, base: float, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(cos, sin)`` of shape ``(frames, head_dim)`` for :func:`rotate_pairs`."""
+    inverse_frequencies = base ** (
+        -torch.arange(0, head_dim, 2, device=device, dtype=torch.float32) / head_dim
+    )
+    angles = torch.arange(frames, device=device, dtype=torch.float32)[:, None] * inverse_frequencies
+    angles = torch.cat((angles, angles), dim=-1)
+    return angles.cos(), angles.sin()
+
+
+class ConvolutionModule(nn.Module):
+    """LN -> pointwise (2d) + GLU -> depthwise conv -> batch/layer norm -> Swish -> pointwise.
+
+    Pointwise convolutions are ``Linear`` layers on ``(batch, T, d)`` (the same maths, no
+    transposes). Padded frames are zeroed right before the depthwise convolution, so a valid
+    frame near the end of a row sees zeros there, exactly as the same utterance alone would.
+    """
+
+    def __init__(self, d_model: int, kernel_size: int, norm: str, dropout: float) -> None:
+        super().__init__()
+        self.layer_norm = nn.LayerNorm(d_model)
+        self.pointwise_in = nn.Linear(d_model, 2 * d_model)
+        self.depthwise = nn.Conv1d(
+            d_model, d_model, kernel_size, padding=kernel_size // 2, groups=d_model
+        )
+        self.batch_norm = nn.BatchNorm1d(d_model) if norm == "batch" else None
+        self.depthwise_norm = nn.LayerNorm(d_model) if norm == "layer" else None
+        self.pointwise_out = nn.Linear(d_model, d_model)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+        """``valid`` bool ``(batch, T, 1)``."""
+        x = F.glu(self.pointwise_in(self.layer_norm(x)), dim=-1)
+        x = x.masked_fill(~valid, 0.0).transpose(1, 2)  # (batch, d, T) for the convolution
+        x = self.depthwise(x)
+        if self.batch_norm is not None:
+            x = self.batch_norm(x)
+        x = x.transpose(1, 2)
+        if self.depthwise_norm is not None:
+            x = self.depthwise_norm(x)
+        return self.dropout(self.pointwise_out(F.silu(x)))
+
+
+class ConformerBlock(nn.Module):
+    """``x + FF/2``, ``+ attention``, ``+ convolution``, ``+ FF/2``, then layer norm."""
+
+    def __init__(self, config: ConformerEncoderConfig) -> None:
+        super().__init__()
+        d = config.d_model
+        self.ffn1 = FeedForward(d, config.ffn_dim, config.dropout)
+        self.attention_norm = nn.LayerNorm(d)
+        attention = RelativePositionAttention if config.position == "relative" else RotaryAttention
+        self.attention = attention(d, config.num_heads, config.dropout)
+        self.attention_dropout = nn.Dropout(config.dropout)
+        self.convolution = ConvolutionModule(
+            d, config.conv_kernel_size, config.conv_norm, config.dropout
+        )
+        self.ffn2 = FeedForward(d, config.ffn_dim, config.dropout)
+        self.final_norm = nn.LayerNorm(d)
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        key_mask: torch.Tensor,
+        valid: torch.Tensor,
+        positions: torch.Tensor | tuple[torch.Tensor, torch.Tensor],
+    ) -> torch.Tensor:
+        x = x + 0.5 * self.ffn1(x)
+        attended = self.attention(self.attention_norm(x), key_mask, positions)
+        x = x + self.attention_dropout(attended)
+        x = x + self.convolution(x, valid)
+        x = x + 0.5 * self.ffn2(x)
+        return self.final_norm(x)
+
+
+class ConformerEncoder(nn.Module):
+    """The ``conformer`` encoder (see the module docstring for shapes)."""
+
+    takes_waveform = False
+
+    def __init__(self, config: ConformerEncoderConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.input_dim = config.input_dim
+        self.output_dim = config.d_model
+        self.subsampling = Conv2dSubsampling(
+            config.input_dim,
+            config.d_model,
+            config.subsampling,
+            config.subsampling_channels or config.d_model,
+        )
+        self.input_dropout = nn.Dropout(config.dropout)
+        self.layers = nn.ModuleList(ConformerBlock(config) for _ in range(config.num_layers))
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        check_encoder_input(x, lengths, self.input_dim, self.config.subsampling, "conformer")
+        x, lengths = self.subsampling(x, lengths)
+        x = self.input_dropout(x)
+        frames = x.shape[1]
+        valid = valid_frame_mask(lengths, frames)
+        key_mask = valid[:, None, None, :]  # (batch, 1, 1, T): broadcast over heads, queries
+        positions = self._positions(frames, x.device)
+        for layer in self.layers:
+            x = layer(x, key_mask, valid.unsqueeze(-1), positions)
+        return x.masked_fill(~valid.unsqueeze(-1), 0.0), lengths
+
+    def _positions(
+        self, frames: int, device: torch.device
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """Shared by every block: sinusoids for relative positions ``T-1 .. -(T-1)``, or the
+        rotary ``(cos, sin)`` tables."""
+        if self.config.position == "relative":
+            relative = torch.arange(frames - 1, -frames, -1, device=device)
+            return sinusoids(relative, self.output_dim)
+        head_dim = self.output_dim // self.config.num_heads
+        return rotary_tables(frames, head_dim, self.config.rotary_base, device)
