@@ -64,3 +64,20 @@ def test_plugin_commands_run_through_the_cli(capsys):
         manager.add_plugin(CommandPlugin(), PluginInfo("voxtext-echo", "0.2.0"))
         assert cli.main(["echo", "hello", "world"]) == 0
     assert capsys.readouterr().out.strip() == "HELLO WORLD"
+
+
+class BrokenCommandPlugin:
+    @hookimpl
+    def register_commands(self, register):
+        def factory():
+            raise ImportError("no module named 'heavy_dependency'")
+
+        register("broken", factory)
+
+
+def test_broken_plugin_command_is_left_out_with_a_warning(capsys):
+    with isolated_plugin_manager() as manager:
+        manager.add_plugin(BrokenCommandPlugin(), PluginInfo("voxtext-broken-cmd", "1.0"))
+        with pytest.warns(UserWarning, match="voxtext-broken-cmd 1.0: command 'broken' could not"):
+            assert cli.main(["plugins", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["plugins"][0]["name"] == "voxtext-broken-cmd"

@@ -45,14 +45,17 @@ def site(tmp_path, monkeypatch):
     return site
 
 
-def make_manager(**env: str) -> PluginManager:
+def make_manager(*fake: str, **env: str) -> PluginManager:
+    """A manager that loads only the ``fake`` distributions (the real installed plugins would
+    otherwise join in), unless the test sets VOXTEXT_LOAD_PLUGINS itself."""
+    env.setdefault("VOXTEXT_LOAD_PLUGINS", ",".join(fake))
     return PluginManager(env=env)
 
 
 def test_broken_entry_point_is_isolated_and_named(site):
     fake_distribution(site, "vt-good", "1.0.0", "vt_good", GOOD.format(name="good-enc"))
     fake_distribution(site, "vt-broken", "2.3.4", "vt_broken", "import not_a_module_anywhere\n")
-    manager = make_manager()
+    manager = make_manager("vt-good", "vt-broken")
     with pytest.warns(PluginWarning) as caught:
         encoders = manager.registry("encoders")
     assert "good-enc" in encoders
@@ -80,9 +83,9 @@ def test_raising_hook_is_reraised_with_plugin_name_and_others_load(site):
     """,
     )
     with pytest.warns(PluginWarning, match=r"vt-raises 0\.1\.0 raised in hook register_encoders"):
-        encoders = make_manager().registry("encoders")
+        encoders = make_manager("vt-good", "vt-raises").registry("encoders")
     assert encoders.names() == ["good-enc"]  # the raising plugin's partial entry is dropped
-    strict = make_manager(VOXTEXT_STRICT_PLUGINS="1")
+    strict = make_manager("vt-good", "vt-raises", VOXTEXT_STRICT_PLUGINS="1")
     with pytest.raises(PluginError, match="vt-raises 0.1.0.*weights folder missing") as info:
         strict.registry("encoders")
     assert isinstance(info.value.__cause__, RuntimeError)
@@ -92,7 +95,7 @@ def test_collision_between_installed_plugins_names_both(site):
     fake_distribution(site, "vt-aaa", "1.0.0", "vt_aaa", GOOD.format(name="same"))
     fake_distribution(site, "vt-bbb", "2.0.0", "vt_bbb", GOOD.format(name="same"))
     with pytest.warns(PluginWarning) as caught:
-        encoders = make_manager().registry("encoders")
+        encoders = make_manager("vt-aaa", "vt-bbb").registry("encoders")
     assert encoders.get("same").plugin.name == "vt-aaa"
     assert any(
         "vt-aaa 1.0.0" in str(w.message) and "vt-bbb 2.0.0" in str(w.message) for w in caught
@@ -142,10 +145,12 @@ def test_load_and_disable_controls(site):
     assert "one" in only and "two" not in only
     none = make_manager(VOXTEXT_LOAD_PLUGINS="").registry("encoders")
     assert len(none) == 0
-    without = make_manager(VOXTEXT_DISABLE_PLUGINS="vt-two").registry("encoders")
+    without = make_manager("vt-one", "vt-two", VOXTEXT_DISABLE_PLUGINS="vt-two").registry(
+        "encoders"
+    )
     assert "one" in without and "two" not in without
     with pytest.warns(PluginWarning, match="VOXTEXT_DISABLE_PLUGINS names 'vt-three'"):
-        make_manager(VOXTEXT_DISABLE_PLUGINS="vt-three").registry("encoders")
+        make_manager("vt-one", VOXTEXT_DISABLE_PLUGINS="vt-three").registry("encoders")
 
 
 def test_loading_is_lazy_and_once(site):

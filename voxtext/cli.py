@@ -21,6 +21,7 @@ from voxtext.plugins import PluginWarning
 #: Subcommand name -> module implementing it.
 BUILTIN_COMMANDS: dict[str, str] = {
     "plugins": "voxtext.commands.plugins",
+    "manifest": "voxtext.commands.manifest",
 }
 
 
@@ -45,7 +46,16 @@ def build_parser() -> argparse.ArgumentParser:
                 stacklevel=2,
             )
             continue
-        command: Any = entry.create()
+        try:
+            command: Any = entry.create()
+        except Exception as exc:  # one broken plugin command must not take the CLI down
+            warnings.warn(
+                f"plugin {entry.plugin}: command '{entry.name}' could not be built "
+                f"({type(exc).__name__}: {exc}); it is left out",
+                PluginWarning,
+                stacklevel=2,
+            )
+            continue
         help_text = f"{command.help} [plugin {entry.plugin}]"
         command_parser = sub.add_parser(entry.name, help=help_text, description=help_text)
         command.add_arguments(command_parser)
