@@ -170,12 +170,15 @@ class PretrainedAudioEncoder(nn.Module):
                 f"pretrained-audio.freeze_layers={config.freeze_layers} but '{config.path}' has "
                 f"only {len(layers)} transformer layers"
             )
+        # HF's feature encoder sets requires_grad on its input in training mode when this flag
+        # is on (for reentrant gradient checkpointing, which we do not use); that fails when the
+        # input is a non-leaf tensor (normalised audio that requires grad), so turn it off. The
+        # conv weights still get gradients when they require them.
+        if hasattr(self.model.feature_extractor, "_requires_grad"):
+            self.model.feature_extractor._requires_grad = False
         frozen: list[nn.Module] = []
         if config.freeze_feature_encoder or config.freeze_layers > 0:
             frozen.append(self.model.feature_extractor)
-            # HF's flag: skips forcing requires_grad on the conv output in training mode.
-            if hasattr(self.model.feature_extractor, "_freeze_parameters"):
-                self.model.feature_extractor._freeze_parameters()
         if config.freeze_layers > 0:
             frozen.append(self.model.feature_projection)
             encoder = self.model.encoder
