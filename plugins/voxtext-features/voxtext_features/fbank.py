@@ -1,0 +1,50 @@
+"""``fbank``: Kaldi-compatible log-mel filterbank features, batched, on CPU or CUDA."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from voxtext_features.kaldi_frontend import KaldiFrameConfig, KaldiFrontEnd
+
+
+@dataclass(frozen=True)
+class FbankConfig(KaldiFrameConfig):
+    """Kaldi's ``compute-fbank-feats`` options (see ``KaldiFrameConfig`` for the shared ones).
+
+    Input: float waveforms in [-1, 1] (``waveform_scale`` 32768 maps them to Kaldi's int16
+    scale). Output ``(batch, frames, num_mel_bins + use_energy)``; with ``use_energy`` the
+    log-energy is column 0, as in Kaldi.
+    """
+
+    use_log_fbank: bool = True
+    use_power: bool = True
+
+
+class Fbank:
+    """Log-mel filterbank matching Kaldi / kaldi-native-fbank on the same options.
+
+    ``fbank(waveforms (B, S), lengths (B,))`` -> ``(features (B, T, feature_dim), frame_lengths
+    (B,))``; the device follows the input; not differentiable (runs under ``no_grad``).
+    """
+
+    def __init__(self, config: FbankConfig | None = None) -> None:
+        self.config = config or FbankConfig()
+        self._frontend = KaldiFrontEnd(
+            self.config,
+            use_log_fbank=self.config.use_log_fbank,
+            use_power=self.config.use_power,
+            who="fbank",
+        )
+        self.sample_rate = self.config.sample_rate
+        self.feature_dim = self._frontend.output_dim
+
+    def num_frames(self, lengths: torch.Tensor) -> torch.Tensor:
+        """Frames produced for ``lengths`` samples (Kaldi's rule for the configured edges)."""
+        return self.config.geometry.num_frames(lengths)
+
+    def __call__(
+        self, waveforms: torch.Tensor, lengths: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        return self._frontend(waveforms, lengths)

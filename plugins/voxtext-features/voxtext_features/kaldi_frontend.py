@@ -1,0 +1,209 @@
+"""The options Kaldi's fbank and MFCC share, and the batched front end that computes them.
+
+Waveform scale: Kaldi reads int16 samples and applies all its constants (``dither``,
+``energy_floor``, the ``FLT_EPSILON`` log floor) on that scale. voxtext passes audio around as
+float in [-1, 1], so these extractors multiply by ``waveform_scale`` (default 32768) before
+Kaldi's maths: float audio in [-1, 1] gives the same numbers as Kaldi (or kaldi-native-fbank)
+gives on the int16 samples. Set ``waveform_scale=1`` if your tensors already hold int16-scale
+values. The scale is folded into the mel bank, so it costs nothing.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+
+from voxtext.errors import ConfigError
+from voxtext_features.batch_checks import check_padded_batch, valid_mask
+from voxtext_features.kaldi_functional import (
+    CPU_CHUNK_FRAMES,
+    FrameGeometry,
+    FramePlan,
+    interleaved_power_bank,
+    kaldi_mel_bank,
+    kaldi_window,
+    layout_frames,
+    log_mel_frames,
+    parseval_energy_column,
+)
+
+WindowType = Literal["povey", "hamming", "hanning", "rectangular", "blackman", "sine"]
+
+
+@dataclass(frozen=True)
+class KaldiFrameConfig:
+    """Kaldi's frame-extraction, mel and energy options (``compute-fbank-feats --help``).
+
+    Differences from Kaldi's command-line defaults, on purpose: ``num_mel_bins`` 80 (23 in
+    Kaldi) and ``dither`` 0 (1 in Kaldi) so features are deterministic by default.
+    ``dither`` is on the int16 scale, like Kaldi's, and draws from torch's global RNG.
+    ``high_freq <= 0`` is an offset below Nyquist.
+    """
+
+    sample_rate: int = 16000
+    waveform_scale: float = 32768.0
+    frame_length_ms: float = 25.0
+    frame_shift_ms: float = 10.0
+    dither: float = 0.0
+    preemphasis_coefficient: float = 0.97
+    remove_dc_offset: bool = True
+    window_type: WindowType = "povey"
+    blackman_coeff: float = 0.42
+    round_to_power_of_two: bool = True
+    snip_edges: bool = True
+    num_mel_bins: int = 80
+    low_freq: float = 20.0
+    high_freq: float = 0.0
+    use_energy: bool = False
+    raw_energy: bool = True
+    energy_floor: float = 0.0
+
+    def __post_init__(self) -> None:
+        problems = _frame_option_problems(self)
+        if problems:
+            raise ConfigError("; ".join(problems))
+
+    @property
+    def geometry(self) -> FrameGeometry:
+        return FrameGeometry.from_ms(
+            self.sample_rate,
+            self.frame_length_ms,
+            self.frame_shift_ms,
+            self.round_to_power_of_two,
+            self.snip_edges,
+        )
+
+
+def _frame_option_problems(config: KaldiFrameConfig) -> list[str]:
+    problems = []
+    positive = ("sample_rate", "waveform_scale", "frame_length_ms", "frame_shift_ms")
+    for name in positive:
+        if not getattr(config, name) > 0:
+            problems.append(f"{name}={getattr(config, name)} must be > 0")
+    if not problems:
+        geometry = config.geometry
+        if geometry.window_size < 2 or geometry.window_shift < 1:
+            problems.append(
+                f"frame_length_ms={config.frame_length_ms} and frame_shift_ms="
+                f"{config.frame_shift_ms} give {geometry.window_size} and "
+                f"{geometry.window_shift} samples at {config.sample_rate} Hz; need >= 2 and >= 1"
+            )
+    if config.dither < 0 or config.energy_floor < 0:
+        problems.append(
+            f"dither={config.dither} and energy_floor={config.energy_floor} must be >= 0"
+        )
+    if not 0.0 <= config.preemphasis_coefficient <= 1.0:
+        problems.append(
+            f"preemphasis_coefficient={config.preemphasis_coefficient} must lie in [0, 1]"
+        )
+    if config.num_mel_bins <= 3:
+        problems.append(f"num_mel_bins={config.num_mel_bins} must be > 3")
+    nyquist = 0.5 * config.sample_rate
+    high = config.high_freq + nyquist if config.high_freq <= 0 else config.high_freq
+    if not (0.0 <= config.low_freq < high <= nyquist):
+        problems.append(
+            f"low_freq={config.low_freq}, high_freq={config.high_freq} (effective {high}) must "
+            f"satisfy 0 <= low_freq < high_freq <= Nyquist ({nyquist} Hz); high_freq <= 0 is an "
+            "offset below Nyquist"
+        )
+    return problems
+
+
+class KaldiFrontEnd:
+    """Batched Kaldi log-mel filterbank (plus log-energy column 0 when ``use_energy``).
+
+    ``__call__(waveforms (B, S), lengths (B,))`` returns ``(features (B, T, 1 + bins or bins),
+    frame_lengths (B,))`` on the input's device, float32, frames past a row's length zero.
+    """
+
+    def __init__(
+        self, config: KaldiFrameConfig, *, use_log_fbank: bool, use_power: bool, who: str
+    ) -> None:
+        self.config = config
+        self.geometry = config.geometry
+        self.use_log_fbank = use_log_fbank
+        self.use_power = use_power
+        self.who = who
+        try:
+            self._bank = kaldi_mel_bank(
+                config.num_mel_bins,
+                self.geometry.fft_size,
+                config.sample_rate,
+                config.low_freq,
+                config.high_freq,
+            )
+        except ValueError as exc:
+            raise ConfigError(f"{who}: {exc}") from exc
+        self._window = kaldi_window(
+            config.window_type, self.geometry.window_size, config.blackman_coeff
+        )
+        self._plans: dict[torch.device, FramePlan] = {}
+        self.output_dim = config.num_mel_bins + int(config.use_energy)
+
+    def __call__(
+        self, waveforms: torch.Tensor, lengths: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        waveforms, lengths = check_padded_batch(
+            waveforms, lengths, who=self.who, ndim=2, axis_name="samples"
+        )
+        with torch.no_grad():
+            waveforms = waveforms.detach().to(torch.float32)
+            frame_lengths = self.geometry.num_frames(lengths)
+            max_frames = int(frame_lengths.max()) if frame_lengths.numel() else 0
+            batch = waveforms.shape[0]
+            if max_frames == 0:
+                return waveforms.new_zeros(batch, 0, self.output_dim), frame_lengths
+            flat, frames_per_row = layout_frames(waveforms, lengths, self.geometry, max_frames)
+            if self.config.dither > 0:
+                # Dither is on the int16 scale (Kaldi's); flat holds unscaled samples.
+                flat.add_(
+                    torch.randn_like(flat), alpha=self.config.dither / self.config.waveform_scale
+                )
+            plan = self._plan(waveforms.device)
+            features = log_mel_frames(flat, batch * frames_per_row, self.geometry, plan)
+            features = features.view(batch, frames_per_row, -1)[:, :max_frames]
+            mask = valid_mask(frame_lengths, max_frames).unsqueeze(2)
+            return torch.where(mask, features, 0.0), frame_lengths
+
+    def _plan(self, device: torch.device) -> FramePlan:
+        """Window and mel matrices for ``device``, built once (float32)."""
+        if device not in self._plans:
+            self._plans[device] = self._build_plan(device)
+        return self._plans[device]
+
+    def _build_plan(self, device: torch.device) -> FramePlan:
+        config = self.config
+        scale = config.waveform_scale
+        energy = None if not config.use_energy else ("raw" if config.raw_energy else "windowed")
+        # Power scales with scale**2, magnitude with scale: fold it into the mel bank.
+        gain = scale**2 if self.use_power else scale
+        columns = [self._bank.t() * gain]
+        energy_weights = None
+        if self.use_power:
+            columns = [interleaved_power_bank(self._bank, scale**2)]
+            energy_column = parseval_energy_column(self.geometry.fft_size, scale**2)
+        else:
+            energy_column = torch.zeros(self._bank.shape[1], dtype=torch.float64)
+            energy_weights = parseval_energy_column(self.geometry.fft_size, scale**2)[::2]
+            energy_weights = energy_weights.to(device=device, dtype=torch.float32)
+        if energy is not None:
+            first = energy_column if energy == "windowed" else torch.zeros_like(energy_column)
+            columns.insert(0, first.unsqueeze(1))
+        matrix = torch.cat(columns, dim=1).to(device=device, dtype=torch.float32).contiguous()
+        return FramePlan(
+            window=self._window.to(device=device, dtype=torch.float32),
+            window_first=float(self._window[0]),
+            matrix=matrix,
+            energy_weights=energy_weights,
+            preemphasis=config.preemphasis_coefficient,
+            remove_dc_offset=config.remove_dc_offset,
+            energy=energy,
+            raw_energy_gain=scale**2,
+            log_energy_floor=math.log(config.energy_floor) if config.energy_floor > 0 else None,
+            use_log_fbank=self.use_log_fbank,
+            use_power=self.use_power,
+            chunk_frames=CPU_CHUNK_FRAMES if device.type == "cpu" else 1 << 62,
+        )

@@ -1,0 +1,309 @@
+"""Kaldi's filterbank maths as plain batched tensor functions (``compute-fbank-feats``).
+
+The algorithm follows Kaldi's ``feature-window.cc``/``feature-fbank.cc``/``mel-computations.cc``
+for every frame: optional dither, DC-offset removal, raw log-energy, pre-emphasis (the first
+sample of a frame is pre-emphasised against itself), window, zero padding, power spectrum,
+triangular mel bank (via ``torchaudio.compliance.kaldi.get_mel_banks``), log floored at
+``FLT_EPSILON``.
+
+Why this is faster than a per-utterance loop over ``torchaudio.compliance.kaldi.fbank``:
+
+- the whole padded batch is laid out in one flat buffer whose row stride is a multiple of the
+  frame shift, so every frame of every utterance is one strided view ``(frames, window)``;
+- pre-emphasis runs once over that buffer instead of once per overlapping frame. It commutes
+  with DC removal: ``preemph(x - m) = preemph(x) - m (1 - c)`` at every position, so a frame
+  only needs its mean subtracted afterwards, fused with the window as a rank-one update;
+- frames are processed in cache-sized chunks: copy-with-window, one rfft, square in place and
+  a single matmul against a mel bank laid out for interleaved (real, imaginary) parts, so
+  ``|X|^2`` is never materialised. The waveform scale is folded into the mel bank.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+# Kaldi floors energies with std::numeric_limits<float>::epsilon() before taking logs.
+FLT_EPSILON = float(torch.finfo(torch.float32).eps)
+WINDOW_TYPES = ("povey", "hamming", "hanning", "rectangular", "blackman", "sine")
+# Frames per chunk on CPU: 1024 x 512 float32 (2 MiB) keeps a chunk's working set in cache;
+# measured fastest on 2 threads among 256..4096. Accelerators take the whole batch at once.
+CPU_CHUNK_FRAMES = 1024
+
+
+@dataclass(frozen=True)
+class FrameGeometry:
+    """Samples per window, per shift, and the FFT size (window rounded up to a power of 2)."""
+
+    window_size: int
+    window_shift: int
+    fft_size: int
+    snip_edges: bool
+
+    @classmethod
+    def from_ms(
+        cls,
+        sample_rate: float,
+        frame_length_ms: float,
+        frame_shift_ms: float,
+        round_to_power_of_two: bool,
+        snip_edges: bool,
+    ) -> FrameGeometry:
+        # Same truncation as Kaldi's FrameExtractionOptions::WindowSize()/WindowShift().
+        size = int(sample_rate * 0.001 * frame_length_ms)
+        shift = int(sample_rate * 0.001 * frame_shift_ms)
+        fft_size = 1 << max(0, (size - 1).bit_length()) if round_to_power_of_two else size
+        return cls(size, shift, fft_size, snip_edges)
+
+    def num_frames(self, lengths: torch.Tensor) -> torch.Tensor:
+        """Frames Kaldi produces for signals of ``lengths`` samples (int64, same shape)."""
+        lengths = lengths.to(torch.int64)
+        if self.snip_edges:
+            full = 1 + (lengths - self.window_size) // self.window_shift
+            return torch.where(lengths < self.window_size, torch.zeros_like(lengths), full)
+        # Kaldi rounds length / shift to the nearest integer when edges are not snipped.
+        return (lengths + self.window_shift // 2) // self.window_shift
+
+    @property
+    def first_sample_offset(self) -> int:
+        """Sample index of frame 0's first sample (negative: it starts before the signal)."""
+        if self.snip_edges:
+            return 0
+        return self.window_shift // 2 - self.window_size // 2
+
+
+def kaldi_window(
+    window_type: str, size: int, blackman_coeff: float = 0.42, *, dtype: torch.dtype = torch.float64
+) -> torch.Tensor:
+    """Kaldi's ``FeatureWindowFunction``: note ``a = 2 pi / (size - 1)`` (symmetric windows)."""
+    if window_type not in WINDOW_TYPES:
+        raise ValueError(f"window_type {window_type!r} is not one of {', '.join(WINDOW_TYPES)}")
+    i = torch.arange(size, dtype=torch.float64)
+    a = 2 * math.pi / (size - 1) if size > 1 else 0.0
+    if window_type == "hanning":
+        window = 0.5 - 0.5 * torch.cos(a * i)
+    elif window_type == "sine":
+        window = torch.sin(0.5 * a * i)
+    elif window_type == "hamming":
+        window = 0.54 - 0.46 * torch.cos(a * i)
+    elif window_type == "povey":  # Dan Povey's: like hamming but goes to zero at the edges
+        window = (0.5 - 0.5 * torch.cos(a * i)).pow(0.85)
+    elif window_type == "rectangular":
+        window = torch.ones(size, dtype=torch.float64)
+    else:
+        window = (
+            blackman_coeff - 0.5 * torch.cos(a * i) + (0.5 - blackman_coeff) * torch.cos(2 * a * i)
+        )
+    return window.to(dtype)
+
+
+def kaldi_mel_bank(
+    num_bins: int, fft_size: int, sample_rate: float, low_freq: float, high_freq: float
+) -> torch.Tensor:
+    """Kaldi's triangular mel filters ``(num_bins, fft_size // 2 + 1)`` (Nyquist weight 0).
+
+    ``high_freq <= 0`` is an offset from Nyquist, as in Kaldi. Raises ValueError naming the
+    options when a bin would be empty (Kaldi's "num-mel-bins too large" error).
+    """
+    import torchaudio.compliance.kaldi as ta_kaldi
+
+    nyquist = 0.5 * sample_rate
+    high = high_freq + nyquist if high_freq <= 0 else high_freq
+    if not (0.0 <= low_freq < nyquist and 0.0 < high <= nyquist and low_freq < high):
+        raise ValueError(
+            f"low_freq={low_freq} and high_freq={high_freq} (effective {high}) must satisfy "
+            f"0 <= low_freq < high_freq <= Nyquist ({nyquist} Hz at sample_rate={sample_rate}); "
+            "high_freq <= 0 means an offset below Nyquist"
+        )
+    bank, _ = ta_kaldi.get_mel_banks(
+        num_bins, fft_size, float(sample_rate), low_freq, high, 100.0, -500.0, 1.0
+    )
+    empty = [i for i in range(num_bins) if float(bank[i].sum()) == 0.0]
+    if empty:
+        raise ValueError(
+            f"mel bins {empty} of num_mel_bins={num_bins} cover no FFT bin (FFT size {fft_size} "
+            f"at {sample_rate} Hz between {low_freq} and {high} Hz): lower num_mel_bins or "
+            "lengthen frame_length_ms"
+        )
+    return torch.nn.functional.pad(bank.to(torch.float64), (0, 1))
+
+
+def interleaved_power_bank(bank: torch.Tensor, gain: float) -> torch.Tensor:
+    """``(2 * bins, num_mel)`` matrix applied to ``view_as_real(spectrum) ** 2``.
+
+    Row ``2k`` and ``2k + 1`` both hold filter weights of FFT bin ``k``, so a single matmul
+    on squared (real, imaginary) pairs sums them into power and applies the mel bank.
+    """
+    return (bank.t() * gain).repeat_interleave(2, dim=0)
+
+
+def parseval_energy_column(fft_size: int, gain: float) -> torch.Tensor:
+    """Weights ``(2 * bins,)`` that turn squared rfft parts into the frame's time-domain energy."""
+    weights = torch.full((fft_size // 2 + 1,), 2.0, dtype=torch.float64)
+    weights[0] = 1.0
+    if fft_size % 2 == 0:
+        weights[-1] = 1.0
+    return (weights * gain / fft_size).repeat_interleave(2)
+
+
+def layout_frames(
+    waveforms: torch.Tensor, lengths: torch.Tensor, geometry: FrameGeometry, max_frames: int
+) -> tuple[torch.Tensor, int]:
+    """Copy the batch into one flat buffer so that all frames form a single strided view.
+
+    Row ``b`` occupies ``row_stride`` samples starting at ``b * row_stride``; frame ``t`` of
+    row ``b`` starts at flat frame index ``b * frames_per_row + t``. A few extra frames per row
+    (garbage, discarded) make ``row_stride`` a multiple of the shift and leave room for the
+    reflected edge samples Kaldi uses when ``snip_edges`` is false.
+    Returns the flat buffer and ``frames_per_row``.
+    """
+    batch, width = waveforms.shape
+    size, shift = geometry.window_size, geometry.window_shift
+    reflect = 0 if geometry.snip_edges else size
+    frames_per_row = max_frames + math.ceil((size + reflect) / shift)
+    row_stride = frames_per_row * shift
+    flat = waveforms.new_zeros(batch * row_stride + size)
+    rows = flat[: batch * row_stride].view(batch, row_stride)
+    offset = geometry.first_sample_offset  # sample index held by rows[:, 0]
+    first, last = max(0, offset), min(width, row_stride + offset)
+    rows[:, first - offset : last - offset] = waveforms[:, first:last]
+    if not geometry.snip_edges:
+        _write_reflected_edges(rows, waveforms, lengths, offset, reflect)
+    return flat, frames_per_row
+
+
+def _write_reflected_edges(
+    rows: torch.Tensor, waveforms: torch.Tensor, lengths: torch.Tensor, offset: int, span: int
+) -> None:
+    """Fill samples before 0 and from ``length`` onwards with Kaldi's mirror images.
+
+    Kaldi's ``ExtractWindow`` reflects ``s < 0`` to ``-s - 1`` and ``s >= n`` to
+    ``2n - 1 - s`` repeatedly; that is periodic in ``2n``, which gives a closed form.
+    """
+    device = rows.device
+    n = lengths.to(device=device, dtype=torch.int64).clamp_min(1).unsqueeze(1)
+    if offset < 0:
+        positions = torch.arange(offset, 0, device=device).expand(rows.shape[0], -offset)
+        rows[:, :-offset] = waveforms.gather(1, _reflect(positions, n))
+    positions = n + torch.arange(span, device=device)
+    columns = (positions - offset).clamp_max(rows.shape[1] - 1)
+    values = waveforms.gather(1, _reflect(positions, n))
+    # Columns clamped at the row's end only ever fall in discarded frames.
+    rows.scatter_(1, columns, values)
+
+
+def _reflect(positions: torch.Tensor, n: torch.Tensor) -> torch.Tensor:
+    wrapped = torch.remainder(positions, 2 * n)
+    return torch.where(wrapped >= n, 2 * n - 1 - wrapped, wrapped)
+
+
+@dataclass(frozen=True)
+class FramePlan:
+    """Everything the per-chunk kernel needs, already on the right device and dtype.
+
+    ``matrix`` maps squared interleaved rfft parts to output columns: column 0 is the
+    windowed-frame energy (Parseval) when ``energy == "windowed"``, zeros when ``"raw"``;
+    the mel columns follow. With ``use_power`` false the kernel sums power explicitly and
+    ``matrix`` acts on magnitudes instead (not interleaved).
+    """
+
+    window: torch.Tensor  # (window_size,) float32
+    window_first: float  # window[0] as a Python float (povey, hanning, blackman: 0)
+    matrix: torch.Tensor  # (2 * bins, dim) or (bins, dim) when not use_power
+    energy_weights: torch.Tensor | None  # (bins,) Parseval weights when not use_power
+    preemphasis: float
+    remove_dc_offset: bool
+    energy: str | None  # None, "raw" or "windowed"
+    raw_energy_gain: float  # waveform_scale ** 2: raw energies are taken before scaling
+    log_energy_floor: float | None
+    use_log_fbank: bool
+    use_power: bool
+    chunk_frames: int
+
+
+def log_mel_frames(
+    flat: torch.Tensor, num_frames: int, geometry: FrameGeometry, plan: FramePlan
+) -> torch.Tensor:
+    """Features ``(num_frames, dim)`` for frames ``f * shift`` of ``flat`` (see layout_frames).
+
+    ``flat`` is pre-emphasised in place; energies and means come from the raw samples.
+    """
+    size, shift = geometry.window_size, geometry.window_shift
+    raw = flat.as_strided((num_frames, size), (shift, 1))
+    emphasised = flat
+    if plan.preemphasis != 0.0:
+        emphasised = torch.empty_like(flat)
+        emphasised[0] = flat[0]
+        torch.sub(flat[1:], flat[:-1], alpha=plan.preemphasis, out=emphasised[1:])
+    frames = emphasised.as_strided((num_frames, size), (shift, 1))
+    out = flat.new_empty(num_frames, plan.matrix.shape[1])
+    chunk = min(plan.chunk_frames, max(1, num_frames))
+    buffer = flat.new_zeros(chunk, geometry.fft_size)  # columns past the window stay zero
+    spectrum = torch.empty(
+        chunk, geometry.fft_size // 2 + 1, dtype=torch.complex64, device=flat.device
+    )
+    for start in range(0, num_frames, chunk):
+        stop = min(num_frames, start + chunk)
+        _frames_to_features(
+            raw[start:stop],
+            frames[start:stop],
+            plan,
+            buffer[: stop - start],
+            spectrum[: stop - start],
+            out[start:stop],
+        )
+    return out
+
+
+def _frames_to_features(
+    raw: torch.Tensor,
+    frames: torch.Tensor,
+    plan: FramePlan,
+    buffer: torch.Tensor,
+    spectrum: torch.Tensor,
+    out: torch.Tensor,
+) -> None:
+    count, size = raw.shape
+    keep = 1.0 - plan.preemphasis
+    windowed = buffer[:, :size]
+    torch.mul(frames, plan.window, out=windowed)
+    needs_sums = plan.remove_dc_offset or plan.energy == "raw"
+    sums = raw.sum(dim=1) if needs_sums else None
+    if plan.remove_dc_offset:
+        # preemph(x - m) = preemph(x) - m (1 - c): subtract the scaled mean under the window.
+        windowed.addr_(sums, plan.window, alpha=-keep / size)
+    if plan.preemphasis != 0.0 and plan.window_first != 0.0:
+        # Kaldi pre-emphasises a frame's first sample against itself, not its predecessor.
+        first = raw[:, 0] * keep
+        if plan.remove_dc_offset:
+            first = first - sums * (keep / size)
+        windowed[:, 0] = first * plan.window_first
+    torch.fft.rfft(buffer, dim=1, out=spectrum)
+    squared = torch.view_as_real(spectrum).reshape(count, -1).square_()
+    if plan.use_power:
+        torch.mm(squared, plan.matrix, out=out)
+    else:
+        power = squared.view(count, -1, 2).sum(dim=2)
+        torch.mm(power.sqrt(), plan.matrix, out=out)
+        if plan.energy == "windowed":
+            out[:, 0] = power @ plan.energy_weights
+    _take_logs(raw, sums, plan, out)
+
+
+def _take_logs(
+    raw: torch.Tensor, sums: torch.Tensor | None, plan: FramePlan, out: torch.Tensor
+) -> None:
+    if plan.use_log_fbank:
+        out.clamp_min_(FLT_EPSILON).log_()
+    elif plan.energy == "windowed":
+        out[:, 0] = out[:, 0].clamp_min(FLT_EPSILON).log()
+    if plan.energy == "raw":
+        assert sums is not None
+        energy = torch.linalg.vecdot(raw, raw)
+        if plan.remove_dc_offset:  # sum (x - m)^2 = sum x^2 - (sum x)^2 / n
+            energy = energy - sums.square() / raw.shape[1]
+        out[:, 0] = (energy * plan.raw_energy_gain).clamp_min(FLT_EPSILON).log()
+    if plan.energy is not None and plan.log_energy_floor is not None:
+        out[:, 0].clamp_min_(plan.log_energy_floor)

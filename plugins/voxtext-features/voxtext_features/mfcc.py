@@ -1,0 +1,86 @@
+"""``mfcc``: Kaldi-compatible MFCCs, batched, on CPU or CUDA (``compute-mfcc-feats``)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from voxtext.errors import ConfigError
+from voxtext_features.kaldi_frontend import KaldiFrameConfig, KaldiFrontEnd
+
+
+@dataclass(frozen=True)
+class MfccConfig(KaldiFrameConfig):
+    """Kaldi's ``compute-mfcc-feats`` options, with Kaldi's defaults for MFCC (23 mel bins,
+    13 cepstra, lifter 22, log-energy in place of C0). Input scale as for ``fbank``."""
+
+    num_mel_bins: int = 23
+    use_energy: bool = True
+    num_ceps: int = 13
+    cepstral_lifter: float = 22.0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not 1 <= self.num_ceps <= self.num_mel_bins:
+            raise ConfigError(
+                f"num_ceps={self.num_ceps} must lie in [1, num_mel_bins={self.num_mel_bins}]"
+            )
+        if self.cepstral_lifter < 0:
+            raise ConfigError(f"cepstral_lifter={self.cepstral_lifter} must be >= 0 (0: none)")
+
+
+def kaldi_dct_matrix(num_ceps: int, num_bins: int) -> torch.Tensor:
+    """Kaldi's ``ComputeDctMatrix`` (orthonormal DCT-II), first ``num_ceps`` rows, transposed
+    to ``(num_bins, num_ceps)`` so features multiply it from the left."""
+    n = torch.arange(num_bins, dtype=torch.float64)
+    k = torch.arange(num_ceps, dtype=torch.float64).unsqueeze(1)
+    dct = math.sqrt(2.0 / num_bins) * torch.cos(math.pi / num_bins * (n + 0.5) * k)
+    dct[0] = math.sqrt(1.0 / num_bins)
+    return dct.t()
+
+
+def kaldi_lifter(num_ceps: int, lifter: float) -> torch.Tensor:
+    """Kaldi's ``ComputeLifterCoeffs``: ``1 + Q/2 sin(pi i / Q)``; ones when ``Q`` is 0."""
+    i = torch.arange(num_ceps, dtype=torch.float64)
+    if lifter == 0:
+        return torch.ones(num_ceps, dtype=torch.float64)
+    return 1.0 + 0.5 * lifter * torch.sin(math.pi * i / lifter)
+
+
+class Mfcc:
+    """MFCCs matching Kaldi / kaldi-native-fbank on the same options.
+
+    ``mfcc(waveforms (B, S), lengths (B,))`` -> ``(features (B, T, num_ceps), frame_lengths
+    (B,))``; the device follows the input.
+    """
+
+    def __init__(self, config: MfccConfig | None = None) -> None:
+        self.config = config or MfccConfig()
+        # Kaldi's MFCC always takes logs of mel power; the energy rides along in column 0.
+        self._frontend = KaldiFrontEnd(self.config, use_log_fbank=True, use_power=True, who="mfcc")
+        lifted = kaldi_dct_matrix(self.config.num_ceps, self.config.num_mel_bins) * kaldi_lifter(
+            self.config.num_ceps, self.config.cepstral_lifter
+        )
+        self._cepstra = lifted.to(torch.float32)
+        self._cepstra_by_device: dict[torch.device, torch.Tensor] = {}
+        self.sample_rate = self.config.sample_rate
+        self.feature_dim = self.config.num_ceps
+
+    def num_frames(self, lengths: torch.Tensor) -> torch.Tensor:
+        return self.config.geometry.num_frames(lengths)
+
+    def __call__(
+        self, waveforms: torch.Tensor, lengths: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        log_mel, frame_lengths = self._frontend(waveforms, lengths)
+        device = log_mel.device
+        if device not in self._cepstra_by_device:
+            self._cepstra_by_device[device] = self._cepstra.to(device)
+        first_mel = int(self.config.use_energy)
+        # Padding frames are zero in log_mel, and a linear map keeps them zero.
+        cepstra = log_mel[..., first_mel:] @ self._cepstra_by_device[device]
+        if self.config.use_energy:
+            cepstra[..., 0] = log_mel[..., 0]
+        return cepstra, frame_lengths

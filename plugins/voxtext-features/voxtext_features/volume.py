@@ -1,0 +1,44 @@
+"""``volume``: a random gain per utterance, uniform in decibels."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from voxtext_features.batch_checks import (
+    check_generator,
+    check_padded_batch,
+    check_range,
+    uniform,
+    valid_mask,
+)
+
+
+@dataclass(frozen=True)
+class VolumeConfig:
+    """Gain in dB drawn per utterance from ``gain_db_range``. No clipping: float audio may
+    exceed [-1, 1] after a positive gain, which the feature extractors handle fine."""
+
+    gain_db_range: tuple[float, float] = (-6.0, 6.0)
+
+    def __post_init__(self) -> None:
+        check_range(self.gain_db_range, "gain_db_range")
+
+
+class Volume:
+    """Waveforms ``(B, S)`` -> scaled waveforms, same lengths; padding stays zero."""
+
+    domain = "waveform"
+
+    def __init__(self, config: VolumeConfig | None = None) -> None:
+        self.config = config or VolumeConfig()
+
+    def __call__(
+        self, x: torch.Tensor, lengths: torch.Tensor, generator: torch.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        x, lengths = check_padded_batch(x, lengths, who="volume", ndim=2, axis_name="samples")
+        generator = check_generator(generator, "volume")
+        gain_db = uniform(generator, (x.shape[0],), x.device, *self.config.gain_db_range)
+        gain = torch.pow(10.0, gain_db / 20.0).to(x.dtype).unsqueeze(1)
+        return torch.where(valid_mask(lengths, x.shape[1]), x * gain, 0.0), lengths
