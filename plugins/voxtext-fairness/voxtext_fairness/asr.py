@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from voxtext.errors import ConfigError
 from voxtext_fairness.alignment import METRIC_NAMES, ErrorCounts, choose_unit, count_errors
 from voxtext_fairness.comparison import compare_systems
 from voxtext_fairness.configs import AsrGroupErrorsConfig
@@ -111,21 +112,7 @@ class AsrGroupErrors:
 
     def groupings(self, group_by: Sequence[str | Sequence[str]]) -> list[Grouping]:
         """The groupings to report: each name alone, tuples as given, and the intersection."""
-        if isinstance(group_by, str):
-            group_by = [group_by]
-        if not group_by:
-            raise ValueError(
-                "group_by is empty: name at least one group attribute, e.g. group_by=['dialect']"
-            )
-        groupings: list[Grouping] = []
-        for item in group_by:
-            grouping = (item,) if isinstance(item, str) else tuple(item)
-            if grouping not in groupings:
-                groupings.append(grouping)
-        singles = [g[0] for g in groupings if len(g) == 1]
-        if self.config.intersect and len(singles) > 1 and tuple(singles) not in groupings:
-            groupings.append(tuple(singles))
-        return groupings
+        return expand_groupings(group_by, self.config.intersect)
 
     def grouped_counts(
         self, scored: ScoredPredictions, grouping: Grouping, unit: str
@@ -222,6 +209,26 @@ class AsrGroupErrors:
             "reference": config.reference,
             "alignment": "jiwer",
         }
+
+
+def expand_groupings(group_by: Sequence[str | Sequence[str]], intersect: bool) -> list[Grouping]:
+    """Each attribute name alone, each tuple of names as given, and (with ``intersect``)
+    the intersection of all the single names."""
+    if isinstance(group_by, str):
+        group_by = [group_by]
+    if not group_by:
+        raise ConfigError(
+            "group_by is empty: name at least one group attribute, e.g. group_by=['dialect']"
+        )
+    groupings: list[Grouping] = []
+    for item in group_by:
+        grouping = (item,) if isinstance(item, str) else tuple(item)
+        if grouping not in groupings:
+            groupings.append(grouping)
+    singles = [g[0] for g in groupings if len(g) == 1]
+    if intersect and len(singles) > 1 and tuple(singles) not in groupings:
+        groupings.append(tuple(singles))
+    return groupings
 
 
 def _summary(predictions: list[Prediction]) -> DataSummary:
