@@ -82,7 +82,9 @@ def cluster_sums(
 def bootstrap_totals(sums: ClusterSums, n_boot: int, rng: np.random.Generator) -> np.ndarray:
     """``(n_boot, groups, columns)`` group totals of stratified cluster-bootstrap replicates.
 
-    A group with no clusters gets zeros. Columns are packed two by two into single int64s
+    Each replicate sums ``m - 1`` clusters drawn with replacement from a group's ``m`` and
+    scales the sum by ``m / (m - 1)`` (float64, exact for counts below 2**53). A group with
+    no clusters gets zeros. Columns are packed two by two into single int64s
     when the largest possible replicate total fits, which halves the memory traffic.
     """
     values = sums.values
@@ -103,16 +105,22 @@ def bootstrap_totals(sums: ClusterSums, n_boot: int, rng: np.random.Generator) -
         block = work[sums.group_starts[k] : sums.group_starts[k + 1]]
         rows = max(1, _CHUNK_ELEMENTS // (size * work.shape[1]))
         index_type = np.uint16 if size <= 2**16 else np.int64
+        # Rao & Wu's rescaled bootstrap: m - 1 draws of m clusters make the bootstrap
+        # variance of a mean unbiased (m draws understate it by (m - 1) / m, which matters
+        # for groups of 10-30 speakers).
+        draws = max(size - 1, 1)
         for first in range(0, n_boot, rows):
             count = min(rows, n_boot - first)
-            index = rng.integers(0, size, size=(count, size), dtype=index_type)
+            index = rng.integers(0, size, size=(count, draws), dtype=index_type)
             out[first : first + count, k] = _gather_sum(block, index)
-    if not packable:
-        return out
-    unpacked = np.empty((n_boot, sums.n_groups, columns), dtype=np.int64)
-    unpacked[..., 0::2] = out >> _LOW_BITS
-    unpacked[..., 1::2] = out & _LOW_MASK
-    return unpacked
+    if packable:
+        unpacked = np.empty((n_boot, sums.n_groups, columns), dtype=np.int64)
+        unpacked[..., 0::2] = out >> _LOW_BITS
+        unpacked[..., 1::2] = out & _LOW_MASK
+        out = unpacked
+    # Back to the scale of m clusters, so totals summed across groups keep their weights.
+    scale = sizes / np.maximum(sizes - 1, 1)
+    return out * scale[None, :, None]
 
 
 def _gather_sum(block: np.ndarray, index: np.ndarray) -> np.ndarray:
