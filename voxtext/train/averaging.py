@@ -16,14 +16,12 @@ from typing import Any
 import torch
 
 from voxtext.train.checkpoint import (
+    AVERAGED_FOLDER,
     CheckpointError,
     load_checkpoint,
     read_metadata,
     save_checkpoint,
-    write_pointer,
 )
-
-AVERAGED_FOLDER = "averaged"
 
 
 def average_checkpoints(paths: Sequence[str | os.PathLike[str]]) -> dict[str, torch.Tensor]:
@@ -51,15 +49,12 @@ def average_checkpoints(paths: Sequence[str | os.PathLike[str]]) -> dict[str, to
 def write_averaged_checkpoint(
     run_dir: Path, paths: Sequence[Path], extra_metadata: Mapping[str, Any] | None = None
 ) -> Path:
-    """Average ``paths`` into ``run_dir/averaged`` (with the last one's metadata) and point
-    the ``averaged`` pointer at it."""
+    """Average ``paths`` into ``run_dir/averaged``, with the last one's metadata."""
     state = average_checkpoints(paths)
     metadata = read_metadata(Path(paths[-1]))
     metadata["averaged_from"] = [Path(p).name for p in paths]
     metadata.update(extra_metadata or {})
-    folder = save_checkpoint(run_dir / AVERAGED_FOLDER, state, metadata)
-    write_pointer(run_dir, "averaged", folder)
-    return folder
+    return save_checkpoint(run_dir / AVERAGED_FOLDER, state, metadata)
 
 
 def _check_same_tensors(

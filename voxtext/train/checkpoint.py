@@ -6,7 +6,8 @@ A run folder holds::
     checkpoint-<step>/metadata.json       config, the task's metadata, step, epoch, metrics
     checkpoint-<step>/trainer_state.pt    optimizer, scaler, batch position, RNG states
     latest, best                          one line each: the name of a checkpoint folder
-    averaged/                             weights averaged over several checkpoints (optional)
+    averaged/                             weights averaged over several checkpoints (optional,
+                                          without trainer_state.pt)
     metrics.jsonl                         the training log
 
 A checkpoint is written into a hidden temporary folder and renamed into place, and only then
@@ -34,7 +35,9 @@ MODEL_FILE = "model.safetensors"
 METADATA_FILE = "metadata.json"
 STATE_FILE = "trainer_state.pt"
 CHECKPOINT_PREFIX = "checkpoint-"
-Pointer = Literal["latest", "best", "averaged"]
+Pointer = Literal["latest", "best"]
+Which = Literal["latest", "best", "averaged"]
+AVERAGED_FOLDER = "averaged"
 
 
 class CheckpointError(VoxtextError):
@@ -111,21 +114,30 @@ def read_pointer(run_dir: Path, name: Pointer) -> Path | None:
     return target
 
 
-def resolve_checkpoint(path: str | os.PathLike[str], which: Pointer = "best") -> Path:
-    """A checkpoint folder itself, or the one a run folder's ``which`` pointer names."""
+def resolve_checkpoint(path: str | os.PathLike[str], which: Which = "best") -> Path:
+    """A checkpoint folder itself, or a run folder's ``latest``/``best`` one (through the
+    pointer files) or its ``averaged`` folder."""
     path = Path(path)
     if (path / MODEL_FILE).is_file():
         return path
     if not path.exists():
         raise CheckpointError(f"{path}: no such checkpoint or run folder")
     if path.is_dir():
-        target = read_pointer(path, which)
+        if which == "averaged":
+            target: Path | None = path / AVERAGED_FOLDER
+            if not (path / AVERAGED_FOLDER / MODEL_FILE).is_file():
+                raise CheckpointError(
+                    f"{path / AVERAGED_FOLDER}: no averaged checkpoint here (train with "
+                    "average_last_n or average_best_n)"
+                )
+        else:
+            target = read_pointer(path, which)
         if target is not None:
             return target
         if (path / METADATA_FILE).is_file():
             raise CheckpointError(f"{path}: incomplete checkpoint, {MODEL_FILE} is missing")
         known = [p.name for p in list_checkpoints(path)]
-        pointers = [p for p in ("latest", "best", "averaged") if (path / p).is_file()]
+        pointers = [p for p in ("latest", "best") if (path / p).is_file()]
         raise CheckpointError(
             f"{path}: not a checkpoint (no {MODEL_FILE}) and no '{which}' pointer; "
             f"pointers here: {pointers or '-'}; checkpoints here: {known or '-'}"
@@ -134,7 +146,7 @@ def resolve_checkpoint(path: str | os.PathLike[str], which: Pointer = "best") ->
 
 
 def load_checkpoint(
-    path: str | os.PathLike[str], *, which: Pointer = "best", device: str = "cpu"
+    path: str | os.PathLike[str], *, which: Which = "best", device: str = "cpu"
 ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """``(state_dict, metadata)`` of a checkpoint folder, or of a run folder's ``which`` one.
 
