@@ -125,7 +125,10 @@ def _group_bars(axes: Any, analysis: GroupAnalysis) -> None:
             linewidth=1,
             label=f"overall {100 * analysis.overall_rate:.1f}%",
         )
-        axes.legend(loc="lower right", fontsize=8)
+        _room_for_legend(
+            axes, [c[1] if c[1] is not None else r for r, c in zip(rates, cis, strict=True)]
+        )
+        axes.legend(loc="upper right", fontsize=8)
     axes.set_yticks(positions, labels, fontfamily=_cjk_font())
     axes.invert_yaxis()
     axes.set_xlabel(f"{analysis.metric} (%) with confidence interval")
@@ -154,7 +157,8 @@ def _comparison_bars(axes: Any, comparison: SystemComparison) -> None:
     axes.invert_yaxis()
     axes.set_xlabel(f"{comparison.metric} (%)")
     axes.set_title(f"{comparison.system_b} vs {comparison.system_a}")
-    axes.legend(fontsize=8)
+    _room_for_legend(axes, [100 * max(g.rate_a or 0, g.rate_b or 0) for g in groups])
+    axes.legend(fontsize=8, loc="upper right")
     axes.grid(axis="x", alpha=0.3)
 
 
@@ -177,6 +181,12 @@ def _history_lines(axes: Any, report: AsrFairnessReport) -> None:
     axes.set_title(f"{first.metric} gap by {' × '.join(first.attributes)} across checkpoints")
     axes.legend(fontsize=8, ncol=3)
     axes.grid(alpha=0.3)
+
+
+def _room_for_legend(axes: Any, right_edges: list[float]) -> None:
+    """Widen the x axis so the legend sits in empty space right of the longest bar."""
+    if right_edges:
+        axes.set_xlim(0, 1.3 * max(max(right_edges), 1e-6))
 
 
 @functools.cache
