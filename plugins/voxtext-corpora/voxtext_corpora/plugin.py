@@ -9,11 +9,17 @@ from voxtext import hookimpl
 
 @hookimpl
 def register_corpora(register: Any) -> None:
-    from voxtext_corpora import espeak_dialects
+    from voxtext_corpora import espeak_dialects, manifest_folder
 
     register(
         "espeak-dialects",
         espeak_dialects.create,
         config=espeak_dialects.EspeakDialectsConfig,
         description="synthetic English-accent / Mandarin+Cantonese speech made with espeak-ng",
+    )
+    register(
+        "manifest-folder",
+        manifest_folder.create,
+        config=manifest_folder.ManifestFolderConfig,
+        description="your own corpus: voxtext manifests, or a Common Voice / KeSpeech layout",
     )
