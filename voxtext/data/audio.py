@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import soundfile
 
-from voxtext.data._validation import PathLike, soundfile_message
+from voxtext.data.validation import PathLike, soundfile_message
 from voxtext.errors import DataError
 
 if TYPE_CHECKING:

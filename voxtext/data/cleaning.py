@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Generic, Protocol, TypeVar
 
-from voxtext.data._validation import PathLike, write_atomically
+from voxtext.data.validation import PathLike, write_atomically
 from voxtext.data.manifest import Utterance
 from voxtext.data.text import Label, TextExample
 from voxtext.errors import ConfigError, DataError

@@ -25,7 +25,7 @@ from typing import Any
 
 import soundfile
 
-from voxtext.data._validation import (
+from voxtext.data.validation import (
     FieldReader,
     PathLike,
     Problems,

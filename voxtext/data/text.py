@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from voxtext.data._validation import (
+from voxtext.data.validation import (
     FieldReader,
     PathLike,
     Problems,
