@@ -20,6 +20,7 @@ Why this is faster than a per-utterance loop over ``torchaudio.compliance.kaldi.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -130,22 +131,63 @@ def kaldi_mel_bank(
     return torch.nn.functional.pad(bank.to(torch.float64), (0, 1))
 
 
-def interleaved_power_bank(bank: torch.Tensor, gain: float) -> torch.Tensor:
+def interleaved_power_bank(bank: torch.Tensor) -> torch.Tensor:
     """``(2 * bins, num_mel)`` matrix applied to ``view_as_real(spectrum) ** 2``.
 
-    Row ``2k`` and ``2k + 1`` both hold filter weights of FFT bin ``k``, so a single matmul
-    on squared (real, imaginary) pairs sums them into power and applies the mel bank.
+    Rows ``2k`` and ``2k + 1`` both hold the weights of FFT bin ``k``, so the matmul on the
+    squared (real, imaginary) pairs also sums them into power: no separate ``|X|^2`` pass.
     """
-    return (bank.t() * gain).repeat_interleave(2, dim=0)
+    return bank.t().repeat_interleave(2, dim=0)
 
 
-def parseval_energy_column(fft_size: int, gain: float) -> torch.Tensor:
-    """Weights ``(2 * bins,)`` that turn squared rfft parts into the frame's time-domain energy."""
+def parseval_weights(fft_size: int) -> torch.Tensor:
+    """Weights ``(bins,)`` turning an rfft's power into the frame's time-domain energy."""
     weights = torch.full((fft_size // 2 + 1,), 2.0, dtype=torch.float64)
     weights[0] = 1.0
     if fft_size % 2 == 0:
         weights[-1] = 1.0
-    return (weights * gain / fft_size).repeat_interleave(2)
+    return weights / fft_size
+
+
+def banded_blocks(matrix: torch.Tensor, groups: int) -> list[tuple[int, int, torch.Tensor]]:
+    """Split a banded ``(rows, cols)`` matrix into ``groups`` column blocks with their row span.
+
+    Mel filters overlap only their neighbours, so the dense matmul is mostly zeros; a few
+    dense blocks ``(row_start, row_stop, block)`` cover every non-zero with far fewer
+    multiply-adds. The contiguous column partition minimising rows x cols is found by
+    dynamic programming. ``x @ matrix == cat([x[:, r0:r1] @ block ...], dim=1)``.
+    """
+    nonzero = matrix != 0
+    cols = matrix.shape[1]
+    first = [int(nonzero[:, j].nonzero().min()) if nonzero[:, j].any() else 0 for j in range(cols)]
+    last = [
+        int(nonzero[:, j].nonzero().max()) + 1 if nonzero[:, j].any() else 1 for j in range(cols)
+    ]
+    groups = max(1, min(groups, cols))
+
+    def cost(a: int, b: int) -> int:  # columns [a, b) as one block
+        return (max(last[a:b]) - min(first[a:b])) * (b - a)
+
+    # best[g][j]: cheapest split of columns [0, j) into g blocks, with the split points.
+    best: list[list[tuple[float, list[int]]]] = [
+        [(math.inf, [])] * (cols + 1) for _ in range(groups + 1)
+    ]
+    best[0][0] = (0, [])
+    for g in range(1, groups + 1):
+        for j in range(g, cols + 1):
+            best[g][j] = min(
+                (
+                    (best[g - 1][i][0] + cost(i, j), [*best[g - 1][i][1], i])
+                    for i in range(g - 1, j)
+                ),
+                key=lambda candidate: candidate[0],
+            )
+    starts = [*best[groups][cols][1], cols]
+    blocks = []
+    for a, b in itertools.pairwise(starts):
+        r0, r1 = min(first[a:b]), max(last[a:b])
+        blocks.append((r0, r1, matrix[r0:r1, a:b].contiguous()))
+    return blocks
 
 
 def layout_frames(
@@ -164,11 +206,15 @@ def layout_frames(
     reflect = 0 if geometry.snip_edges else size
     frames_per_row = max_frames + math.ceil((size + reflect) / shift)
     row_stride = frames_per_row * shift
-    flat = waveforms.new_zeros(batch * row_stride + size)
+    flat = waveforms.new_empty(batch * row_stride + size)
     rows = flat[: batch * row_stride].view(batch, row_stride)
     offset = geometry.first_sample_offset  # sample index held by rows[:, 0]
     first, last = max(0, offset), min(width, row_stride + offset)
     rows[:, first - offset : last - offset] = waveforms[:, first:last]
+    # Zero only what the copy did not write (filling the whole buffer first costs a pass).
+    rows[:, : first - offset].zero_()
+    rows[:, last - offset :].zero_()
+    flat[batch * row_stride :].zero_()
     if not geometry.snip_edges:
         _write_reflected_edges(rows, waveforms, lengths, offset, reflect)
     return flat, frames_per_row
@@ -201,18 +247,17 @@ def _reflect(positions: torch.Tensor, n: torch.Tensor) -> torch.Tensor:
 
 @dataclass(frozen=True)
 class FramePlan:
-    """Everything the per-chunk kernel needs, already on the right device and dtype.
+    """Everything the per-chunk kernel needs, already on the right device (float32).
 
-    ``matrix`` maps squared interleaved rfft parts to output columns: column 0 is the
-    windowed-frame energy (Parseval) when ``energy == "windowed"``, zeros when ``"raw"``;
-    the mel columns follow. With ``use_power`` false the kernel sums power explicitly and
-    ``matrix`` acts on magnitudes instead (not interleaved).
+    ``mel_blocks`` are banded pieces of the (scaled) mel bank: with ``use_power`` they act on
+    squared interleaved rfft parts, else on magnitudes. ``energy_weights`` (Parseval, scaled)
+    give the windowed-frame energy from the same input.
     """
 
-    window: torch.Tensor  # (window_size,) float32
+    window: torch.Tensor  # (window_size,)
     window_first: float  # window[0] as a Python float (povey, hanning, blackman: 0)
-    matrix: torch.Tensor  # (2 * bins, dim) or (bins, dim) when not use_power
-    energy_weights: torch.Tensor | None  # (bins,) Parseval weights when not use_power
+    mel_blocks: list[tuple[int, int, torch.Tensor]]
+    energy_weights: torch.Tensor  # (2 * bins,) with use_power, else (bins,)
     preemphasis: float
     remove_dc_offset: bool
     energy: str | None  # None, "raw" or "windowed"
@@ -222,38 +267,34 @@ class FramePlan:
     use_power: bool
     chunk_frames: int
 
+    @property
+    def output_dim(self) -> int:
+        return int(self.energy is not None) + sum(b.shape[1] for _, _, b in self.mel_blocks)
+
 
 def log_mel_frames(
     flat: torch.Tensor, num_frames: int, geometry: FrameGeometry, plan: FramePlan
 ) -> torch.Tensor:
-    """Features ``(num_frames, dim)`` for frames ``f * shift`` of ``flat`` (see layout_frames).
-
-    ``flat`` is pre-emphasised in place; energies and means come from the raw samples.
-    """
+    """Features ``(num_frames, dim)`` of the frames starting at ``f * shift`` in ``flat``."""
     size, shift = geometry.window_size, geometry.window_shift
-    raw = flat.as_strided((num_frames, size), (shift, 1))
-    emphasised = flat
-    if plan.preemphasis != 0.0:
-        emphasised = torch.empty_like(flat)
-        emphasised[0] = flat[0]
-        torch.sub(flat[1:], flat[:-1], alpha=plan.preemphasis, out=emphasised[1:])
-    frames = emphasised.as_strided((num_frames, size), (shift, 1))
-    out = flat.new_empty(num_frames, plan.matrix.shape[1])
+    out = flat.new_empty(num_frames, plan.output_dim)
     chunk = min(plan.chunk_frames, max(1, num_frames))
     buffer = flat.new_zeros(chunk, geometry.fft_size)  # columns past the window stay zero
-    spectrum = torch.empty(
-        chunk, geometry.fft_size // 2 + 1, dtype=torch.complex64, device=flat.device
-    )
+    emphasised = flat.new_empty((chunk - 1) * shift + size)
     for start in range(0, num_frames, chunk):
-        stop = min(num_frames, start + chunk)
-        _frames_to_features(
-            raw[start:stop],
-            frames[start:stop],
-            plan,
-            buffer[: stop - start],
-            spectrum[: stop - start],
-            out[start:stop],
-        )
+        count = min(num_frames, start + chunk) - start
+        span = (count - 1) * shift + size
+        region = flat[start * shift : start * shift + span]
+        raw = region.as_strided((count, size), (shift, 1))
+        frames = raw
+        if plan.preemphasis != 0.0:
+            # Pre-emphasise the chunk's samples once (not once per overlapping frame) while
+            # they are in cache; frame-first samples are corrected in _frames_to_features.
+            local = emphasised[:span]
+            local[0] = region[0]
+            torch.sub(region[1:], region[:-1], alpha=plan.preemphasis, out=local[1:])
+            frames = local.as_strided((count, size), (shift, 1))
+        _frames_to_features(raw, frames, plan, buffer[:count], out[start : start + count])
     return out
 
 
@@ -262,48 +303,47 @@ def _frames_to_features(
     frames: torch.Tensor,
     plan: FramePlan,
     buffer: torch.Tensor,
-    spectrum: torch.Tensor,
     out: torch.Tensor,
 ) -> None:
     count, size = raw.shape
     keep = 1.0 - plan.preemphasis
     windowed = buffer[:, :size]
     torch.mul(frames, plan.window, out=windowed)
-    needs_sums = plan.remove_dc_offset or plan.energy == "raw"
-    sums = raw.sum(dim=1) if needs_sums else None
-    if plan.remove_dc_offset:
+    sums = raw.sum(dim=1) if plan.remove_dc_offset else None
+    if sums is not None:
         # preemph(x - m) = preemph(x) - m (1 - c): subtract the scaled mean under the window.
         windowed.addr_(sums, plan.window, alpha=-keep / size)
     if plan.preemphasis != 0.0 and plan.window_first != 0.0:
         # Kaldi pre-emphasises a frame's first sample against itself, not its predecessor.
         first = raw[:, 0] * keep
-        if plan.remove_dc_offset:
+        if sums is not None:
             first = first - sums * (keep / size)
         windowed[:, 0] = first * plan.window_first
-    torch.fft.rfft(buffer, dim=1, out=spectrum)
-    squared = torch.view_as_real(spectrum).reshape(count, -1).square_()
-    if plan.use_power:
-        torch.mm(squared, plan.matrix, out=out)
-    else:
-        power = squared.view(count, -1, 2).sum(dim=2)
-        torch.mm(power.sqrt(), plan.matrix, out=out)
-        if plan.energy == "windowed":
-            out[:, 0] = power @ plan.energy_weights
-    _take_logs(raw, sums, plan, out)
-
-
-def _take_logs(
-    raw: torch.Tensor, sums: torch.Tensor | None, plan: FramePlan, out: torch.Tensor
-) -> None:
+    # rfft(out=...) measured slower than letting it allocate (it copies from a temporary).
+    spectrum = torch.fft.rfft(buffer, dim=1)
+    values = torch.view_as_real(spectrum).reshape(count, -1).square_()
+    if not plan.use_power:
+        values = values.view(count, -1, 2).sum(dim=2)  # power, later magnitude
+    columns = []
+    if plan.energy == "windowed":
+        columns.append((values @ plan.energy_weights).unsqueeze(1))
+    elif plan.energy == "raw":
+        columns.append(_raw_energy(raw, sums, plan.raw_energy_gain).unsqueeze(1))
+    if not plan.use_power:
+        values = values.sqrt_()
+    columns.extend(values[:, r0:r1] @ block for r0, r1, block in plan.mel_blocks)
+    torch.cat(columns, dim=1, out=out)
     if plan.use_log_fbank:
         out.clamp_min_(FLT_EPSILON).log_()
-    elif plan.energy == "windowed":
+    elif plan.energy is not None:
         out[:, 0] = out[:, 0].clamp_min(FLT_EPSILON).log()
-    if plan.energy == "raw":
-        assert sums is not None
-        energy = torch.linalg.vecdot(raw, raw)
-        if plan.remove_dc_offset:  # sum (x - m)^2 = sum x^2 - (sum x)^2 / n
-            energy = energy - sums.square() / raw.shape[1]
-        out[:, 0] = (energy * plan.raw_energy_gain).clamp_min(FLT_EPSILON).log()
     if plan.energy is not None and plan.log_energy_floor is not None:
         out[:, 0].clamp_min_(plan.log_energy_floor)
+
+
+def _raw_energy(raw: torch.Tensor, sums: torch.Tensor | None, gain: float) -> torch.Tensor:
+    """Energy of the frames before pre-emphasis and window (Kaldi's raw_energy), scaled."""
+    energy = torch.linalg.vecdot(raw, raw)
+    if sums is not None:  # sum (x - m)^2 = sum x^2 - (sum x)^2 / n
+        energy = energy - sums.square() / raw.shape[1]
+    return energy.clamp_min(0.0) * gain
