@@ -1,0 +1,297 @@
+"""CTC prefix beam search, vectorised over batch x beams x candidate tokens with numpy.
+
+Each row of the batch keeps ``K`` prefixes. A prefix is never stored as text: it is a 64-bit
+hash (``h' = h * P + token + 1``) plus, per frame, a backpointer (source beam, appended
+token or -1). Per frame, every beam can *stay* (a blank, or a repeat of its last token) or
+*extend* by one of the frame's candidate tokens; an extension whose hash equals a live beam's
+prefix is merged into that beam (``logaddexp``), which is one tensor comparison. The ``K``
+best of ``K + K*C`` candidates survive. Per beam the search tracks the CTC split into paths
+ending in blank (``pb``) and not (``pnb``), so repeats collapse correctly.
+
+Candidate tokens per frame are the top ``token_beam`` non-blank tokens whose log-probability
+is at least ``token_min_logp`` (the frame's argmax always qualifies), as in pyctcdecode.
+Frames where no row has a candidate (blank-dominated frames, the common case in trained CTC
+models) only update the scores: no selection, no backpointer.
+
+Fusions (LM, hotwords) add a bonus to extensions; see ``Fusion``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+import torch
+
+# Prefix hashes are int64 and wrap on overflow (numpy array arithmetic does not check).
+HASH_BASE = np.int64(1099511628211)
+NEG_INF = -np.inf
+
+
+class Fusion(Protocol):
+    """A score added to extensions: ``start`` makes per-beam state arrays ``(B, K)``;
+    ``extend(state, tokens (B, C))`` returns the bonus ``(B, K, C)`` for appending each
+    candidate to each beam and the state arrays after it ``(B, K, C)``; ``finish(state)``
+    the bonus at the end of the utterance ``(B, K)``. A blank or repeat keeps the state."""
+
+    def start(self, batch: int, beams: int) -> tuple[np.ndarray, ...]: ...
+
+    def extend(
+        self, state: tuple[np.ndarray, ...], tokens: np.ndarray
+    ) -> tuple[np.ndarray, tuple[np.ndarray, ...]]: ...
+
+    def finish(self, state: tuple[np.ndarray, ...]) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    beam_size: int
+    blank_id: int
+    token_beam: int | None = None
+    token_min_logp: float | None = -5.0
+    beam_prune_logp: float | None = -10.0
+
+
+@dataclass
+class Candidates:
+    """Per-frame inputs to the search, prepared once for the whole batch."""
+
+    tokens: np.ndarray  # (B, T, C) int64 candidate token ids, best first
+    logp: np.ndarray  # (B, T, C) float64, -inf where not a candidate (or past a row's end)
+    blank: np.ndarray  # (B, T) float64 blank log-prob, 0 past a row's end
+    width: np.ndarray  # (T,) candidates needed at each frame (max over rows)
+    frames: np.ndarray  # (B, T, V) float32 log-probs, for repeat-of-last-token lookups
+    valid: np.ndarray  # (B, T) bool, frame inside the row's length
+
+
+def frame_candidates(
+    log_probs: torch.Tensor, lengths: torch.Tensor, s: SearchSettings
+) -> Candidates:
+    lp = np.ascontiguousarray(log_probs.detach().to("cpu", torch.float32).numpy())
+    batch, frames, _ = lp.shape
+    valid = np.arange(frames)[None, :] < lengths.numpy()[:, None]
+    if s.token_min_logp is None:
+        tokens, logp = _top_tokens(lp, valid, s)
+    else:
+        tokens, logp = _tokens_above_threshold(lp, valid, s)
+    counts = (logp > NEG_INF).sum(axis=-1)
+    return Candidates(
+        tokens=tokens,
+        logp=logp,
+        blank=np.where(valid, lp[:, :, s.blank_id], 0.0).astype(np.float64),
+        width=counts.max(axis=0) if batch else np.zeros(frames, np.int64),
+        frames=lp,
+        valid=valid,
+    )
+
+
+def _top_tokens(
+    lp: np.ndarray, valid: np.ndarray, s: SearchSettings
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ``token_beam`` best non-blank tokens of every frame (all of them if ``None``)."""
+    vocab = lp.shape[-1]
+    limit = vocab if s.token_beam is None else min(s.token_beam + 1, vocab)  # +1: the blank
+    values, tokens = torch.from_numpy(lp).topk(limit, dim=-1)
+    values, tokens = values.numpy().astype(np.float64), tokens.numpy().astype(np.int64)
+    keep = (tokens != s.blank_id) & valid[:, :, None]
+    if s.token_beam is not None:
+        keep &= np.cumsum(tokens != s.blank_id, axis=-1) <= s.token_beam
+    # Move kept tokens to the front of each frame so per-frame widths are prefix lengths.
+    order = np.argsort(~keep, axis=-1, kind="stable")
+    tokens = np.take_along_axis(tokens, order, axis=-1)
+    values = np.where(
+        np.take_along_axis(keep, order, axis=-1),
+        np.take_along_axis(values, order, axis=-1),
+        NEG_INF,
+    )
+    return tokens, values
+
+
+def _tokens_above_threshold(
+    lp: np.ndarray, valid: np.ndarray, s: SearchSettings
+) -> tuple[np.ndarray, np.ndarray]:
+    """Non-blank tokens with log-prob >= ``token_min_logp`` (plus each frame's argmax), best
+    first, at most ``token_beam`` per frame. A threshold keeps few entries, so one scan of
+    the input and sparse bookkeeping beat a top-k over every frame."""
+    batch, frames, vocab = lp.shape
+    flat_lp = lp.reshape(-1)
+    argmax = lp.argmax(axis=-1).reshape(-1) + np.arange(batch * frames) * vocab
+    entries = np.union1d(np.flatnonzero(flat_lp >= s.token_min_logp), argmax)
+    frame, token = np.divmod(entries, vocab)
+    keep = (token != s.blank_id) & valid.reshape(-1)[frame]
+    frame, token, logp = frame[keep], token[keep], flat_lp[entries[keep]].astype(np.float64)
+    order = np.lexsort((-logp, frame))  # by frame, best first within a frame
+    frame, token, logp = frame[order], token[order], logp[order]
+    rank = np.arange(len(frame)) - np.searchsorted(frame, frame)
+    if s.token_beam is not None:
+        keep = rank < s.token_beam
+        frame, token, logp, rank = frame[keep], token[keep], logp[keep], rank[keep]
+    width = int(rank.max()) + 1 if len(rank) else 0
+    tokens = np.zeros((batch * frames, width), np.int64)
+    values = np.full((batch * frames, width), NEG_INF)
+    tokens[frame, rank] = token
+    values[frame, rank] = logp
+    return tokens.reshape(batch, frames, width), values.reshape(batch, frames, width)
+
+
+@dataclass
+class Beams:
+    """The search state, arrays of shape (B, K)."""
+
+    pb: np.ndarray  # log-prob of the prefix's paths ending in blank
+    pnb: np.ndarray  # ... ending in its last token
+    prefix: np.ndarray  # int64 hash of the token sequence
+    last: np.ndarray  # last token, -1 for the empty prefix
+    bonus: np.ndarray  # fusion bonus collected so far
+    fusion: list[tuple[np.ndarray, ...]]
+    rows: np.ndarray  # (B, 1) row index, for gathers
+
+    @classmethod
+    def empty(cls, batch: int, beams: int, fusions: Sequence[Fusion]) -> Beams:
+        pb = np.full((batch, beams), NEG_INF)
+        pb[:, 0] = 0.0
+        return cls(
+            pb,
+            np.full((batch, beams), NEG_INF),
+            np.zeros((batch, beams), np.int64),
+            np.full((batch, beams), -1, np.int64),
+            np.zeros((batch, beams)),
+            [f.start(batch, beams) for f in fusions],
+            np.arange(batch)[:, None],
+        )
+
+    def last_token_logp(self, cands: Candidates, t: int) -> np.ndarray:
+        logp = cands.frames[self.rows, t, np.maximum(self.last, 0)].astype(np.float64)
+        return np.where((self.last >= 0) & cands.valid[:, t, None], logp, NEG_INF)
+
+
+@dataclass(frozen=True)
+class Step:
+    """Backpointers of one full frame: beam ``k`` came from candidate ``chosen[:, k]`` of
+    ``K`` stays followed by ``K * C`` extensions (beam-major) by ``tokens`` ``(B, C)``."""
+
+    chosen: np.ndarray
+    tokens: np.ndarray
+
+
+def prefix_beam_search(
+    log_probs: torch.Tensor,
+    lengths: torch.Tensor,
+    settings: SearchSettings,
+    fusions: Sequence[Fusion] = (),
+    nbest: int = 1,
+) -> list[list[tuple[list[int], float]]]:
+    """The ``nbest`` best (tokens, score) per row, best first; see the module doc."""
+    cands = frame_candidates(log_probs, lengths, settings)
+    batch = cands.blank.shape[0]
+    beams = Beams.empty(batch, settings.beam_size, fusions)
+    history: list[Step] = []
+    for t in range(int(lengths.max()) if batch else 0):
+        if cands.width[t] == 0:  # no candidate in any row: only blanks and repeats
+            total = np.logaddexp(beams.pb, beams.pnb)
+            beams.pnb = beams.pnb + beams.last_token_logp(cands, t)
+            beams.pb = total + cands.blank[:, t, None]
+        else:
+            history.append(_expand(beams, cands, t, settings, fusions))
+    return _best(beams, history, fusions, nbest)
+
+
+def _expand(
+    beams: Beams, cands: Candidates, t: int, s: SearchSettings, fusions: Sequence[Fusion]
+) -> Step:
+    """One full frame: stay/extend, merge equal prefixes, keep the best K (``beams`` is
+    updated in place)."""
+    batch, width = beams.pb.shape
+    tokens = cands.tokens[:, t, : cands.width[t]]  # (B, C)
+    total = np.logaddexp(beams.pb, beams.pnb)
+    stay_pb = total + cands.blank[:, t, None]
+    stay_pnb = beams.pnb + beams.last_token_logp(cands, t)
+    repeat = tokens[:, None, :] == beams.last[:, :, None]  # (B, K, C): only after a blank
+    ext = np.where(repeat, beams.pb[:, :, None], total[:, :, None])
+    ext = (ext + cands.logp[:, t, None, : tokens.shape[1]]).reshape(batch, -1)
+    ext_prefix = (beams.prefix[:, :, None] * HASH_BASE + tokens[:, None, :] + 1).reshape(batch, -1)
+    ext_bonus, ext_fusion = _fusion_bonus(beams, tokens, fusions)
+    same = ext_prefix[:, :, None] == beams.prefix[:, None, :]  # (B, K*C, K)
+    same &= (total > NEG_INF)[:, None, :]
+    if same.any():  # an extension that is already a live beam's prefix adds to that beam
+        stay_pnb = np.logaddexp(stay_pnb, np.where(same, ext[:, :, None], NEG_INF).max(axis=1))
+        ext = np.where(same.any(axis=2), NEG_INF, ext)
+    stay_score = np.logaddexp(stay_pb, stay_pnb)
+    scores = np.concatenate([stay_score, ext], axis=1)
+    if ext_bonus is not None:
+        scores += np.concatenate([beams.bonus, ext_bonus], axis=1)
+    if s.beam_prune_logp is not None:
+        best = scores.max(axis=1, keepdims=True)
+        scores[scores < best + s.beam_prune_logp] = NEG_INF
+    chosen = np.argpartition(-scores, width - 1, axis=1)[:, :width]
+    rows = beams.rows
+    dead = scores[rows, chosen] == NEG_INF
+
+    def pick(stay_values: np.ndarray, ext_values: np.ndarray) -> np.ndarray:
+        return np.concatenate([stay_values, ext_values], axis=1)[rows, chosen]
+
+    beams.pb = pick(stay_pb, np.full(ext.shape, NEG_INF))
+    beams.pnb = pick(stay_pnb, ext)
+    beams.pb[dead] = NEG_INF
+    beams.pnb[dead] = NEG_INF
+    beams.prefix = pick(beams.prefix, ext_prefix)
+    beams.last = pick(
+        beams.last,
+        np.broadcast_to(tokens[:, None, :], (batch, width, tokens.shape[1])).reshape(batch, -1),
+    )
+    if ext_bonus is not None:
+        beams.bonus = pick(beams.bonus, ext_bonus)
+        beams.fusion = [
+            tuple(pick(old, new) for old, new in zip(state, after, strict=True))
+            for state, after in zip(beams.fusion, ext_fusion, strict=True)
+        ]
+    return Step(chosen, tokens)
+
+
+def _fusion_bonus(
+    beams: Beams, tokens: np.ndarray, fusions: Sequence[Fusion]
+) -> tuple[np.ndarray | None, list[tuple[np.ndarray, ...]]]:
+    """Total bonus ``(B, K*C)`` of each extension and each fusion's state after it."""
+    if not fusions:
+        return None, []
+    batch = tokens.shape[0]
+    total = np.broadcast_to(beams.bonus[:, :, None], (*beams.bonus.shape, tokens.shape[1]))
+    after_all = []
+    for fusion, state in zip(fusions, beams.fusion, strict=True):
+        bonus, after = fusion.extend(state, tokens)
+        total = total + bonus
+        after_all.append(tuple(a.reshape(batch, -1) for a in after))
+    return total.reshape(batch, -1), after_all
+
+
+def _best(
+    beams: Beams, history: list[Step], fusions: Sequence[Fusion], nbest: int
+) -> list[list[tuple[list[int], float]]]:
+    final = np.logaddexp(beams.pb, beams.pnb) + beams.bonus
+    for fusion, state in zip(fusions, beams.fusion, strict=True):
+        final = final + fusion.finish(state)
+    final = np.where(np.isnan(final), NEG_INF, final)
+    order = np.argsort(-final, axis=1, kind="stable")[:, :nbest]
+    slots = order.copy()
+    width = beams.pb.shape[1]
+    appended = []
+    for step in reversed(history):
+        chosen = np.take_along_axis(step.chosen, slots, axis=1)
+        extension = np.maximum(chosen - width, 0)
+        n_cand = step.tokens.shape[1]
+        token = np.take_along_axis(step.tokens, extension % n_cand, axis=1)
+        appended.append(np.where(chosen < width, -1, token))
+        slots = np.where(chosen < width, chosen, extension // n_cand)
+    path = np.stack(appended[::-1], axis=-1) if appended else np.zeros((*order.shape, 0), int)
+    scores = np.take_along_axis(final, order, axis=1)
+    results = []
+    for row in range(order.shape[0]):
+        hyps = [
+            (path[row, n][path[row, n] >= 0].tolist(), float(scores[row, n]))
+            for n in range(order.shape[1])
+            if scores[row, n] > NEG_INF or n == 0
+        ]
+        results.append(hyps)
+    return results
