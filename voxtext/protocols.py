@@ -84,7 +84,10 @@ class TextNormalizer(Protocol):
 class Tokenizer(Protocol):
     """Text to ids and back. ``blank_id`` is the CTC blank (``None`` if the tokenizer has
     none); ``symbols[i]`` is the text of id ``i``. ``to_dict()`` is what a checkpoint stores
-    to rebuild it."""
+    to rebuild it: JSON-able values of the tokenizer's registered config, with what it learnt
+    (vocabulary, model) included and its training data left out, so that
+    ``registry("tokenizers").create(name, tokenizer.to_dict())`` rebuilds an identical
+    tokenizer without the data."""
 
     vocab_size: int
     blank_id: int | None
@@ -133,7 +136,9 @@ class Hypothesis:
 class CTCDecoder(Protocol):
     """``decode(log_probs, lengths)``: ``log_probs`` float ``(batch, frames, vocab)``
     (log-softmax), ``lengths`` int64 ``(batch,)``; returns the best hypotheses per row,
-    best first (``list`` of length ``batch`` of non-empty lists)."""
+    best first (``list`` of length ``batch`` of non-empty lists). Registered CTC decoders
+    take the tokenizer's ``symbols`` and ``blank_id`` as config fields (that is how they map
+    ids to text, and how the contract tests recognise them among the decoders)."""
 
     def decode(self, log_probs: torch.Tensor, lengths: torch.Tensor) -> list[list[Hypothesis]]: ...
 
