@@ -20,6 +20,7 @@ from voxtext.errors import ConfigError
 from voxtext_features.batch_checks import check_padded_batch, valid_mask
 from voxtext_features.kaldi_functional import (
     CPU_CHUNK_FRAMES,
+    GPU_CHUNK_FRAMES,
     FrameGeometry,
     FramePlan,
     banded_blocks,
@@ -205,5 +206,5 @@ class KaldiFrontEnd:
             log_energy_floor=math.log(config.energy_floor) if config.energy_floor > 0 else None,
             use_log_fbank=self.use_log_fbank,
             use_power=self.use_power,
-            chunk_frames=CPU_CHUNK_FRAMES if device.type == "cpu" else 1 << 62,
+            chunk_frames=CPU_CHUNK_FRAMES if device.type == "cpu" else GPU_CHUNK_FRAMES,
         )
