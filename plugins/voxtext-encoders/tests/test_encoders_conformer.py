@@ -11,9 +11,9 @@ import torch
 import torch.nn.functional as F
 from voxtext_encoders.conformer import (
     RelativePositionAttention,
-    relative_position_shift,
     rotary_tables,
     rotate_pairs,
+    sinusoid_angles,
 )
 from voxtext_encoders.subsampling import Conv2dSubsampling, sinusoids
 
@@ -21,42 +21,30 @@ import voxtext
 from voxtext.errors import ConfigError
 
 
-def test_relative_position_shift_picks_position_i_minus_j() -> None:
-    frames = 6
-    scores = torch.randn(2, 3, frames, 2 * frames - 1)
-    shifted = relative_position_shift(scores)
-    for i in range(frames):
-        for j in range(frames):
-            # Column k of the unshifted scores is relative position T - 1 - k.
-            torch.testing.assert_close(shifted[..., i, j], scores[..., i, frames - 1 - (i - j)])
-
-
-def test_relative_attention_matches_a_naive_reference() -> None:
+@pytest.mark.parametrize("frames", [7, 300])
+def test_relative_attention_matches_a_naive_reference(frames: int) -> None:
+    """Transformer-XL's formula written out with explicit sinusoids p_{i-j} per pair."""
     torch.manual_seed(0)
-    d_model, heads, frames = 16, 2, 7
+    d_model, heads = 16, 2
     attention = RelativePositionAttention(d_model, heads, dropout=0.0).eval()
     x = torch.randn(2, frames, d_model)
-    lengths = torch.tensor([7, 4])
+    lengths = torch.tensor([frames, frames * 4 // 7])
     key_mask = (torch.arange(frames)[None, :] < lengths[:, None])[:, None, None, :]
-    positions = sinusoids(torch.arange(frames - 1, -frames, -1), d_model)
     with torch.no_grad():
-        got = attention(x, key_mask, positions)
+        got = attention(x, key_mask, sinusoid_angles(frames, d_model, torch.device("cpu")))
 
         head_dim = d_model // heads
         q, k, v = attention.qkv(x).view(2, frames, 3, heads, head_dim).unbind(2)
         expected = torch.zeros(2, frames, heads, head_dim)
         for b in range(2):
-            for h in range(heads):
-                for i in range(frames):
-                    scores = []
-                    for j in range(int(lengths[b])):
-                        p = attention.linear_pos(sinusoids(torch.tensor([i - j]), d_model))
-                        p = p.view(heads, head_dim)[h]
-                        content = (q[b, i, h] + attention.pos_bias_u[h]) @ k[b, j, h]
-                        position = (q[b, i, h] + attention.pos_bias_v[h]) @ p
-                        scores.append((content + position) / math.sqrt(head_dim))
-                    weights = torch.stack(scores).softmax(0)
-                    expected[b, i, h] = weights @ v[b, : int(lengths[b]), h]
+            keys = int(lengths[b])
+            for i in range(frames):
+                p = attention.linear_pos(sinusoids(i - torch.arange(keys), d_model))
+                p = p.view(keys, heads, head_dim)  # p[j] is W_pos p_{i-j}, split by head
+                content = ((q[b, i] + attention.pos_bias_u)[None] * k[b, :keys]).sum(-1)
+                position = ((q[b, i] + attention.pos_bias_v)[None] * p).sum(-1)
+                weights = ((content + position) / math.sqrt(head_dim)).softmax(0)  # (keys, heads)
+                expected[b, i] = torch.einsum("jh,jhd->hd", weights, v[b, :keys])
         expected = attention.out(expected.reshape(2, frames, d_model))
     torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-5)
 

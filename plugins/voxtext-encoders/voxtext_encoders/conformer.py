@@ -26,7 +26,6 @@ from voxtext_encoders.subsampling import (
     Conv2dSubsampling,
     check_encoder_input,
     check_subsampling,
-    sinusoids,
     valid_frame_mask,
 )
 
@@ -42,7 +41,7 @@ class ConformerEncoderConfig:
     - ``d_model=256, num_heads=4, ffn_dim=1024, num_layers=16`` (the defaults) -> ~27.3 M.
     - ``d_model=256, num_heads=4, ffn_dim=1024, num_layers=18`` -> ~30.4 M: the ~30 M GPU
       configuration (Conformer-M width); train it in bf16 autocast, ``position="rotary"``
-      for fused attention kernels (relative positions need the materialised score matrix).
+      is the cheaper attention; relative positions cost a wider query/key (head_dim + d_model).
 
     ``position``: ``"relative"`` (Transformer-XL relative positions, the Conformer paper's
     choice) or ``"rotary"`` (rotary embeddings on queries and keys; cheaper, fused kernels).
@@ -72,6 +71,11 @@ class ConformerEncoderConfig:
         if self.d_model % self.num_heads:
             raise ConfigError(
                 f"{where}.d_model={self.d_model} must be divisible by num_heads={self.num_heads}"
+            )
+        if self.position == "relative" and self.d_model % 2:
+            raise ConfigError(
+                f"{where}: relative positions use sin/cos channel pairs, so d_model "
+                f"(= {self.d_model}) must be even"
             )
         if self.position == "rotary" and (self.d_model // self.num_heads) % 2:
             raise ConfigError(
@@ -106,25 +110,33 @@ class FeedForward(nn.Module):
         return self.net(x)
 
 
-def relative_position_shift(scores: torch.Tensor) -> torch.Tensor:
-    """``(batch, heads, T, 2T - 1)`` scores against relative positions ``T-1 .. -(T-1)`` ->
-    ``(batch, heads, T, T)`` with ``out[..., i, j] = scores[..., i, T - 1 - i + j]`` (position
-    ``i - j``). A strided view of the same storage: no copy, unlike Transformer-XL's pad-and-
-    reshape trick, which matters because this tensor is the largest in the layer."""
-    batch, heads, frames, _ = scores.shape
-    scores = scores.contiguous()
-    stride_b, stride_h, stride_row, _ = scores.stride()
-    return scores.as_strided(
-        (batch, heads, frames, frames),
-        (stride_b, stride_h, stride_row - 1, 1),
-        storage_offset=scores.storage_offset() + frames - 1,
+def sinusoid_angles(
+    frames: int, dim: int, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(sin, cos)`` of ``t * w_f`` for frames ``t < frames`` and the ``dim / 2`` frequencies
+    ``w_f`` of the sinusoid table (``sinusoids`` puts ``sin(m w_f)`` in channel ``2f`` and
+    ``cos(m w_f)`` in ``2f + 1``); each ``(frames, dim / 2)``."""
+    inverse_frequencies = torch.exp(
+        torch.arange(0, dim, 2, device=device, dtype=torch.float32) * (-math.log(10000.0) / dim)
     )
+    angles = torch.arange(frames, device=device, dtype=torch.float32)[:, None] * inverse_frequencies
+    return angles.sin(), angles.cos()
 
 
 class RelativePositionAttention(nn.Module):
     """Multi-head attention with Transformer-XL relative positions (Dai et al. 2019, sec. 3.3):
-    ``score(i, j) = (q_i + u) . k_j + (q_i + v) . W_pos p_{i-j}``, with learned per-head biases
-    ``u`` (``pos_bias_u``) and ``v`` (``pos_bias_v``) and sinusoids ``p``."""
+    ``score(i, j) = [(q_i + u) . k_j + (q_i + v) . W_pos p_{i-j}] / sqrt(head_dim)``, with
+    learned per-head biases ``u`` (``pos_bias_u``), ``v`` (``pos_bias_v``) and sinusoids ``p``.
+
+    The usual implementation scores every query against all ``2T - 1`` relative positions and
+    shifts the ``(batch, heads, T, 2T - 1)`` result into place; that tensor dominates the layer's
+    time and memory. Here the angle-difference identities
+    ``sin((i-j)w) = sin(iw)cos(jw) - cos(iw)sin(jw)``, ``cos((i-j)w) = cos(iw)cos(jw) +
+    sin(iw)sin(jw)`` split the position term exactly into a query part (``r_i = W_pos^T (q_i +
+    v)`` rotated by ``i``) dotted with a key part (``[cos(jw), sin(jw)]``). Appending those to
+    the queries and keys turns the whole score into one ``scaled_dot_product_attention`` call
+    with only a boolean padding mask: the same numbers, fused kernels, no ``T x 2T`` tensor.
+    """
 
     def __init__(self, d_model: int, num_heads: int, dropout: float) -> None:
         super().__init__()
@@ -140,26 +152,36 @@ class RelativePositionAttention(nn.Module):
         self.out = nn.Linear(d_model, d_model)
 
     def forward(
-        self, x: torch.Tensor, key_mask: torch.Tensor, positions: torch.Tensor
+        self, x: torch.Tensor, key_mask: torch.Tensor, angles: tuple[torch.Tensor, torch.Tensor]
     ) -> torch.Tensor:
-        """``x`` ``(batch, T, d)``, ``key_mask`` bool ``(batch, 1, 1, T)``, ``positions``
-        ``(2T - 1, d)`` sinusoids for relative positions ``T-1 .. -(T-1)``."""
+        """``x`` ``(batch, T, d)``, ``key_mask`` bool ``(batch, 1, 1, T)``, ``angles`` the
+        ``(sin, cos)`` tables of :func:`sinusoid_angles`, each ``(T, d / 2)``."""
         batch, frames, d_model = x.shape
         qkv = self.qkv(x).view(batch, frames, 3, self.num_heads, self.head_dim)
-        q, k, v = qkv.unbind(2)  # each (batch, T, heads, head_dim)
-        pos = self.linear_pos(positions.to(x.dtype)).view(-1, self.num_heads, self.head_dim)
-        q_u = (q + self.pos_bias_u.to(q.dtype)).transpose(1, 2)
-        q_v = (q + self.pos_bias_v.to(q.dtype)).transpose(1, 2)
-        # (batch, heads, T, 2T-1) @ -> shifted to (batch, heads, T, T): the position term.
-        position_scores = relative_position_shift(q_v @ pos.permute(1, 2, 0))
-        # SDPA adds a float mask to q.k^T * scale, so the position term rides in as the mask.
-        bias = (position_scores / math.sqrt(self.head_dim)).masked_fill(~key_mask, -math.inf)
+        q, k, v = qkv.permute(2, 0, 3, 1, 4)  # each (batch, heads, T, head_dim)
+        dtype = q.dtype  # autocast: keep every operand in the compute dtype
+        sin, cos = (table.to(dtype) for table in angles)
+        w_pos = self.linear_pos.weight.to(dtype).view(self.num_heads, self.head_dim, d_model)
+        # r_i . p_{i-j} summed over frequencies, with r_i = W_pos^T (q_i + v) per head.
+        r = (q + self.pos_bias_v.to(dtype)[:, None, :]) @ w_pos  # (batch, heads, T, d)
+        r_sin, r_cos = r[..., 0::2], r[..., 1::2]
+        query = torch.cat(
+            (
+                q + self.pos_bias_u.to(dtype)[:, None, :],
+                r_sin * sin + r_cos * cos,  # pairs with cos(jw)
+                r_cos * sin - r_sin * cos,  # pairs with sin(jw)
+            ),
+            dim=-1,
+        )
+        expand = (batch, self.num_heads, frames, -1)
+        key = torch.cat((k, cos.expand(expand), sin.expand(expand)), dim=-1)
         attended = F.scaled_dot_product_attention(
-            q_u,
-            k.transpose(1, 2),
-            v.transpose(1, 2),
-            attn_mask=bias,
+            query,
+            key,
+            v,
+            attn_mask=key_mask,
             dropout_p=self.dropout if self.training else 0.0,
+            scale=1.0 / math.sqrt(self.head_dim),
         )
         return self.out(attended.transpose(1, 2).reshape(batch, frames, d_model))
 
@@ -267,7 +289,7 @@ class ConformerBlock(nn.Module):
         x: torch.Tensor,
         key_mask: torch.Tensor,
         valid: torch.Tensor,
-        positions: torch.Tensor | tuple[torch.Tensor, torch.Tensor],
+        positions: tuple[torch.Tensor, torch.Tensor],
     ) -> torch.Tensor:
         x = x + 0.5 * self.ffn1(x)
         attended = self.attention(self.attention_norm(x), key_mask, positions)
@@ -308,13 +330,10 @@ class ConformerEncoder(nn.Module):
             x = layer(x, key_mask, valid.unsqueeze(-1), positions)
         return x.masked_fill(~valid.unsqueeze(-1), 0.0), lengths
 
-    def _positions(
-        self, frames: int, device: torch.device
-    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
-        """Shared by every block: sinusoids for relative positions ``T-1 .. -(T-1)``, or the
-        rotary ``(cos, sin)`` tables."""
+    def _positions(self, frames: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+        """Shared by every block: the ``(sin, cos)`` angle tables of the relative-position
+        sinusoids, or the rotary ``(cos, sin)`` tables."""
         if self.config.position == "relative":
-            relative = torch.arange(frames - 1, -frames, -1, device=device)
-            return sinusoids(relative, self.output_dim)
+            return sinusoid_angles(frames, self.output_dim, device)
         head_dim = self.output_dim // self.config.num_heads
         return rotary_tables(frames, head_dim, self.config.rotary_base, device)
