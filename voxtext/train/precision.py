@@ -47,7 +47,8 @@ def resolve_precision(precision: Precision, device: torch.device) -> PrecisionPl
     name = str(precision)
     if name == "auto":
         name = "bf16" if device.type == "cuda" else "fp32"
-    if name == "bf16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
+    on_gpu = device.type == "cuda" and torch.cuda.is_available()
+    if name == "bf16" and on_gpu and not torch.cuda.is_bf16_supported():
         raise ConfigError(
             "train.precision: bf16 is not supported by this GPU; use precision='fp16' or 'fp32'"
         )
