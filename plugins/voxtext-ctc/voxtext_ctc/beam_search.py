@@ -190,12 +190,23 @@ def prefix_beam_search(
     history: list[Step] = []
     for t in range(int(lengths.max()) if batch else 0):
         if cands.width[t] == 0:  # no candidate in any row: only blanks and repeats
-            total = np.logaddexp(beams.pb, beams.pnb)
-            beams.pnb = beams.pnb + beams.last_token_logp(cands, t)
-            beams.pb = total + cands.blank[:, t, None]
+            _stay(beams, cands, t, settings)
         else:
             history.append(_expand(beams, cands, t, settings, fusions))
     return _best(beams, history, fusions, nbest)
+
+
+def _stay(beams: Beams, cands: Candidates, t: int, s: SearchSettings) -> None:
+    """A frame without candidates: scores change, the set of prefixes does not (except for
+    beam pruning, applied as in a full frame so a row's result never depends on its batch)."""
+    total = np.logaddexp(beams.pb, beams.pnb)
+    beams.pnb = beams.pnb + beams.last_token_logp(cands, t)
+    beams.pb = total + cands.blank[:, t, None]
+    if s.beam_prune_logp is not None:
+        score = np.logaddexp(beams.pb, beams.pnb) + beams.bonus
+        dead = score < score.max(axis=1, keepdims=True) + s.beam_prune_logp
+        beams.pb[dead] = NEG_INF
+        beams.pnb[dead] = NEG_INF
 
 
 def _expand(
