@@ -27,7 +27,7 @@ class TrainerConfig:
     """
 
     # optimizer (AdamW; weight decay applies to matrices only, not to biases and norm gains)
-    lr: float = 1e-3
+    lr: float = 1e-3  # with schedule "noam" a scale factor: the peak is lr / sqrt(d_model * warmup)
     betas: tuple[float, float] = (0.9, 0.98)
     eps: float = 1e-8
     weight_decay: float = 0.01

@@ -9,7 +9,8 @@ which fp16 loss scaling needs), DDP averages the gradients over ranks, and the a
 gradient is finally multiplied by ``world / (c * Σ units)``: exactly ∇L.
 
 Guard. A non-finite loss or gradient skips the update (gradients are zeroed, the fp16 loss
-scale backs off). The decision uses values summed over ranks, so every rank agrees.
+scale backs off). The decision uses values summed over ranks, so every rank agrees. A skipped
+step still counts as a step (the schedule moves on), as in most trainers.
 """
 
 from __future__ import annotations

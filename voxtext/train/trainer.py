@@ -8,9 +8,8 @@ import logging
 import math
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import torch
 from torch import nn
@@ -35,58 +34,19 @@ from voxtext.train.precision import resolve_precision
 from voxtext.train.reporting import MetricsLog, ProgressBar
 from voxtext.train.rng import capture_rng_state, restore_rng_state, seed_everything
 from voxtext.train.schedules import lr_multiplier
+from voxtext.train.state import LogWindow, LoopState, Stateful, TrainResult
 from voxtext.train.step import StepOutcome, StepRunner, build_optimizer, chunks
 
 logger = logging.getLogger("voxtext.train")
 Evaluate = Callable[[nn.Module], Mapping[str, float]]
 
 
-class Stateful(Protocol):
-    def state_dict(self) -> dict[str, Any]: ...
-
-    def load_state_dict(self, state: dict[str, Any]) -> Any: ...
-
-
-@dataclass
-class LoopState:
-    """Where training stands; saved in every checkpoint (plain values only)."""
-
-    step: int = 0
-    epoch: int = 0
-    batches_in_epoch: int = 0
-    total_steps: int = 0
-    planned_for: list[int | None] = field(default_factory=list)
-    skipped_steps: int = 0
-    consecutive_skips: int = 0
-    best_metric: float | None = None
-    best_step: int | None = None
-    evals_since_best: int = 0
-    stopped_early: bool = False
-    last_eval_step: int = -1
-    window_loss: float = 0.0  # loss sum and units since the last evaluation (train_loss)
-    window_units: float = 0.0
-    history: list[dict[str, float]] = field(default_factory=list)
-    checkpoint_metrics: dict[int, float] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class TrainResult:
-    """Where the run's checkpoints are and how it went."""
-
-    run_dir: Path
-    last_checkpoint: Path
-    best_checkpoint: Path | None
-    averaged_checkpoint: Path | None
-    best_metric: float | None
-    steps: int
-    epochs_completed: int
-    skipped_steps: int
-    stopped_early: bool
-    history: list[dict[str, float]]
-
-
 class Trainer:
-    """Trains ``model`` by minimising ``loss_fn`` over ``train_batches``; see ``voxtext.train``."""
+    """Trains ``model`` by minimising ``loss_fn`` over ``train_batches``; see ``voxtext.train``.
+
+    Attributes a task may read: ``model`` (the unwrapped module, on ``ctx.device``), ``ctx``
+    (rank, world size, device), ``optimizer``, ``precision``, ``state`` (step, epoch, best).
+    """
 
     def __init__(
         self,
@@ -138,7 +98,7 @@ class Trainer:
         bar = ProgressBar(
             self.state.total_steps, self.state.step, self.config.progress and self.ctx.is_main
         )
-        window = _Window()
+        window = LogWindow()
         try:
             while not self._finished():
                 self._run_epoch(runner, bar, window)
@@ -148,7 +108,7 @@ class Trainer:
             self._evaluate_and_checkpoint()
         return self._result()
 
-    def _run_epoch(self, runner: StepRunner, bar: ProgressBar, window: _Window) -> None:
+    def _run_epoch(self, runner: StepRunner, bar: ProgressBar, window: LogWindow) -> None:
         if self.state.batches_in_epoch == 0:
             self.batches.set_epoch(self.state.epoch)
         expected = len(self.batches)
@@ -193,7 +153,7 @@ class Trainer:
         )
 
     # -- per-step accounting -----------------------------------------------------------------
-    def _account(self, outcome: StepOutcome, window: _Window) -> None:
+    def _account(self, outcome: StepOutcome, window: LogWindow) -> None:
         s = self.state
         if outcome.skipped:
             s.skipped_steps += 1
@@ -235,7 +195,7 @@ class Trainer:
             ids=outcome.ids,
         )
 
-    def _log_window(self, window: _Window) -> None:
+    def _log_window(self, window: LogWindow) -> None:
         record = window.record(self.state)
         self.log.write("train", **record)
         if self.ctx.is_main:
@@ -308,16 +268,10 @@ class Trainer:
 
     def _protected(self) -> list[Path]:
         """The best checkpoint and, when averaging the best N, the N best."""
-        steps = set(self._best_steps(self.config.average_best_n))
+        steps = set(self.state.best_steps(self.config.metric_mode, self.config.average_best_n))
         if self.state.best_step is not None:
             steps.add(self.state.best_step)
         return [ckpt.checkpoint_folder(self.out_dir, step) for step in sorted(steps)]
-
-    def _best_steps(self, count: int) -> list[int]:
-        finite = {k: v for k, v in self.state.checkpoint_metrics.items() if math.isfinite(v)}
-        sign = 1.0 if self.config.metric_mode == "min" else -1.0
-        # ties go to the earlier step, as the best pointer only moves on strict improvement
-        return sorted(finite, key=lambda step: (sign * finite[step], step))[:count]
 
     def _checkpoint_metadata(self, metrics: Mapping[str, float]) -> dict[str, Any]:
         from voxtext import __version__
@@ -427,7 +381,7 @@ class Trainer:
         averaged = None
         count, use_best = max(c.average_last_n, c.average_best_n), c.average_best_n > 0
         if count > 0:
-            steps = self._best_steps(count) if use_best else None
+            steps = self.state.best_steps(self.config.metric_mode, count) if use_best else None
             paths = (
                 [ckpt.checkpoint_folder(self.out_dir, k) for k in sorted(steps or [])]
                 if use_best
@@ -454,47 +408,6 @@ class Trainer:
             stopped_early=s.stopped_early,
             history=list(s.history),
         )
-
-
-class _Window:
-    """Sums over the steps since the last ``train`` log line."""
-
-    def __init__(self) -> None:
-        self.reset()
-        self.last_loss = math.nan
-
-    def reset(self) -> None:
-        self.loss_sum = self.units = 0.0
-        self.steps = 0
-        self.stats: dict[str, float] = {}
-        self.stat_units = 0.0
-        self.lr = self.grad_norm = math.nan
-        self.started = time.perf_counter()
-
-    def add(self, outcome: StepOutcome) -> None:
-        self.loss_sum += outcome.loss_sum
-        self.units += outcome.units
-        self.steps += 1
-        self.lr, self.grad_norm = outcome.lr, outcome.grad_norm
-        self.last_loss = outcome.loss_sum / outcome.units
-        for name, value in outcome.stats.items():
-            self.stats[name] = self.stats.get(name, 0.0) + value * outcome.units
-        self.stat_units += outcome.units
-
-    def record(self, state: LoopState) -> dict[str, Any]:
-        record: dict[str, Any] = {
-            "step": state.step,
-            "epoch": state.epoch,
-            "lr": self.lr,
-            "grad_norm": self.grad_norm,
-            "units": self.units,
-            "seconds": time.perf_counter() - self.started,
-            "skipped": state.skipped_steps,
-        }
-        if self.units > 0:
-            record["loss"] = self.loss_sum / self.units
-        record.update({k: v / self.stat_units for k, v in self.stats.items() if self.stat_units})
-        return record
 
 
 def _json_checked(metadata: dict[str, Any]) -> dict[str, Any]:
