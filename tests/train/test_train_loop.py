@@ -176,3 +176,13 @@ def test_loss_function_must_return_a_sum(tmp_path: Path) -> None:
     )
     with pytest.raises(ValueError, match=r"must be a scalar.*\.sum\(\)"):
         trainer.fit()
+
+
+def test_an_empty_batch_source_is_an_error_not_a_hang(tmp_path: Path) -> None:
+    from voxtext.errors import DataError
+
+    # one batch in all, two processes' worth of shards: rank 1 gets nothing
+    batches = toy.make_batches(toy.make_dataset(2), max_batch_seconds=100.0, rank=1, world_size=2)
+    trainer = Trainer(toy.config(max_steps=5), toy.make_model(), toy.loss_fn, batches, tmp_path)
+    with pytest.raises(DataError, match="no batches in epoch 0"):
+        trainer.fit()

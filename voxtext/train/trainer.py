@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from voxtext.config import to_dict
-from voxtext.errors import ConfigError
+from voxtext.errors import ConfigError, DataError
 from voxtext.train import checkpoint as ckpt
 from voxtext.train.averaging import write_averaged_checkpoint
 from voxtext.train.batches import BatchSource
@@ -138,6 +138,12 @@ class Trainer:
                 f"the batch source yielded {self.state.batches_in_epoch} batches in epoch "
                 f"{self.state.epoch} but its len() said {expected}; len() must count the "
                 "current epoch's batches (DDP ranks would otherwise fall out of step)"
+            )
+        if expected == 0:
+            raise DataError(
+                f"the batch source has no batches in epoch {self.state.epoch} on rank "
+                f"{self.ctx.rank}: is the training set empty, or smaller than one batch per "
+                "process?"
             )
         self.state.epoch += 1
         self.state.batches_in_epoch = 0
