@@ -51,7 +51,7 @@ def read_common_voice_tsv(
     with tsv.open(encoding="utf-8", newline="") as handle:
         rows = csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
         columns = rows.fieldnames or []
-        accent = _accent_column(tsv, columns, dialect_column, problems)
+        accent = _accent_column(tsv, list(columns), dialect_column, problems)
         missing = [column for column in REQUIRED_COLUMNS if column not in columns]
         if missing or accent is False:
             if missing:

@@ -22,6 +22,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from voxtext.data import Utterance, read_manifest, write_manifest
+from voxtext.errors import DataError
+from voxtext.protocols import CorpusSplits
 from voxtext_corpora.dialects import ALL_VARIANTS, LANGUAGE_SETS, Dialect, select_dialects
 from voxtext_corpora.espeak import (
     SAMPLE_RATE,
@@ -32,10 +35,6 @@ from voxtext_corpora.espeak import (
 from voxtext_corpora.plan import SPLITS, PlannedUtterance, Sizes, plan_corpus
 from voxtext_corpora.sentences import chinese_sentences, english_sentences, source_fingerprint
 from voxtext_corpora.synthesis import SynthesisReport, spoken_text, synthesise_corpus
-
-from voxtext.data import Utterance, read_manifest, write_manifest
-from voxtext.errors import DataError
-from voxtext.protocols import CorpusSplits
 
 # Bump when the same settings would give different audio or manifests (a new layout, a fix).
 FORMAT_VERSION = 1
@@ -280,7 +279,7 @@ class EspeakDialects:
         """Facts for the model card: what the corpus is, its make-up and how it was made."""
         utterances: dict[str, Counter[str]] = {split: Counter() for split in SPLITS}
         speakers: dict[str, dict[str, set[str]]] = {split: {} for split in SPLITS}
-        seconds: Counter[str] = Counter()
+        seconds = dict.fromkeys(SPLITS, 0.0)
         for utterance in planned:
             dialect = utterance.speaker.dialect.name
             utterances[utterance.split][dialect] += 1

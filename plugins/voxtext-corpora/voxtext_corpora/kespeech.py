@@ -96,7 +96,9 @@ def read_subset(root: Path, folder: Path, problems: ProblemList) -> list[Utteran
             lacking = "text" if text is None else "utt2subdialect"
             problems.add(where, f"'{utt}' has no line in {lacking}", f"add one to {lacking}")
             continue
-        duration = audio_seconds(audio, where, "audio", problems) if audio else None
+        if audio is None:
+            continue
+        duration = audio_seconds(audio, where, "audio", problems)
         if duration is None:
             continue
         speaker = speakers.get(utt, (None, 0))[0]
