@@ -166,8 +166,9 @@ def banded_blocks(matrix: torch.Tensor, groups: int) -> list[tuple[int, int, tor
         spans.append((int(nonzero.min()), int(nonzero.max()) + 1) if len(nonzero) else (rows, 0))
     groups = max(1, min(groups, cols))
     # best[g][j]: cheapest (multiply-adds, block starts) covering columns [0, j) in g blocks.
-    best = [[(math.inf, ())] * (cols + 1) for _ in range(groups + 1)]
-    best[0][0] = (0, ())
+    unreachable: tuple[float, tuple[int, ...]] = (math.inf, ())
+    best = [[unreachable] * (cols + 1) for _ in range(groups + 1)]
+    best[0][0] = (0.0, ())
     for g in range(1, groups + 1):
         for j in range(g, cols + 1):
             low, high = rows, 0
@@ -322,15 +323,17 @@ def _frames_to_features(
     values = torch.view_as_real(spectrum).reshape(count, -1).square_()
     if not plan.use_power:
         values = values.view(count, -1, 2).sum(dim=2)  # power, later magnitude
-    columns = []
     if plan.energy == "windowed":
-        columns.append((values @ plan.energy_weights).unsqueeze(1))
+        out[:, 0] = values @ plan.energy_weights
     elif plan.energy == "raw":
-        columns.append(_raw_energy(raw, sums, plan.raw_energy_gain).unsqueeze(1))
+        out[:, 0] = _raw_energy(raw, sums, plan.raw_energy_gain)
     if not plan.use_power:
         values = values.sqrt_()
-    columns.extend(values[:, r0:r1] @ block for r0, r1, block in plan.mel_blocks)
-    torch.cat(columns, dim=1, out=out)
+    column = int(plan.energy is not None)
+    for r0, r1, block in plan.mel_blocks:
+        # BLAS writes straight into the column slice (row-major with leading dim = out's).
+        torch.mm(values[:, r0:r1], block, out=out[:, column : column + block.shape[1]])
+        column += block.shape[1]
     if plan.use_log_fbank:
         out.clamp_min_(FLT_EPSILON).log_()
     elif plan.energy is not None:
