@@ -22,6 +22,9 @@ from voxtext.plugins import PluginWarning
 BUILTIN_COMMANDS: dict[str, str] = {
     "plugins": "voxtext.commands.plugins",
     "manifest": "voxtext.commands.manifest",
+    "train": "voxtext.commands.train",
+    "transcribe": "voxtext.commands.transcribe",
+    "evaluate": "voxtext.commands.evaluate",
 }
 
 

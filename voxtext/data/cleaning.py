@@ -30,9 +30,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Generic, Protocol, TypeVar
 
-from voxtext.data.validation import PathLike, write_atomically
 from voxtext.data.manifest import Utterance
 from voxtext.data.text import Label, TextExample
+from voxtext.data.validation import PathLike, write_atomically
 from voxtext.errors import ConfigError, DataError
 
 

@@ -1,0 +1,21 @@
+"""Speech recognition as a task: a CTC model composed from registry components, its
+training on the core trainer, and inference (transcribe, evaluate) from a checkpoint.
+
+    from voxtext.asr import ASRConfig, train, load_recognizer
+"""
+
+from __future__ import annotations
+
+from voxtext.asr.config import ASRConfig, DataConfig, load_asr_config
+from voxtext.asr.inference import Recognizer, evaluate_manifest, load_recognizer
+from voxtext.asr.training import train
+
+__all__ = [
+    "ASRConfig",
+    "DataConfig",
+    "Recognizer",
+    "evaluate_manifest",
+    "load_asr_config",
+    "load_recognizer",
+    "train",
+]

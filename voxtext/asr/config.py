@@ -1,0 +1,104 @@
+"""``ASRConfig``: what an ASR training run is made of, every component named by registry name.
+
+A TOML file (see ``recipes/``) or a mapping builds it; ``--set encoder.d_model=256`` style
+overrides merge in first. Component tables are ``{ name = "conformer", d_model = 144 }``.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from voxtext.components import ComponentSpec
+from voxtext.config import build_config, merge, parse_overrides
+from voxtext.errors import ConfigError
+from voxtext.train.config import TrainerConfig
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Manifests (JSONL, see ``voxtext.data``) and how they are batched.
+
+    Utterances shorter than ``min_duration`` or longer than ``max_duration`` seconds are left
+    out of training and listed in ``<out_dir>/dropped.jsonl``. ``max_batch_seconds`` bounds the
+    padded audio of one batch (dynamic batching with length buckets).
+    """
+
+    train: Path
+    dev: Path | None = None
+    sample_rate: int = 16000
+    min_duration: float = 0.1
+    max_duration: float = 30.0
+    max_batch_seconds: float = 120.0
+    max_batch_size: int | None = None
+    num_workers: int = 0
+    group_by: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.sample_rate <= 0 or self.max_batch_seconds <= 0:
+            raise ValueError("sample_rate and max_batch_seconds must be positive")
+        if not 0 <= self.min_duration < self.max_duration:
+            raise ValueError("need 0 <= min_duration < max_duration")
+
+
+@dataclass(frozen=True)
+class ASRConfig:
+    """A CTC recogniser: features -> normaliser -> encoder -> linear CTC head.
+
+    ``augmentations`` run in order during training only, each on the domain it declares
+    (waveform or features). ``decoder`` is used for dev evaluation and stored as the
+    checkpoint's default for ``voxtext transcribe``/``evaluate``.
+    """
+
+    out_dir: Path
+    data: DataConfig
+    trainer: TrainerConfig
+    features: Mapping[str, Any] = field(default_factory=lambda: {"name": "fbank"})
+    normalizer: Mapping[str, Any] | None = field(default_factory=lambda: {"name": "cmvn-global"})
+    augmentations: tuple[Mapping[str, Any], ...] = ()
+    tokenizer: Mapping[str, Any] = field(default_factory=lambda: {"name": "char"})
+    encoder: Mapping[str, Any] = field(default_factory=lambda: {"name": "conformer"})
+    decoder: Mapping[str, Any] = field(default_factory=lambda: {"name": "ctc-greedy"})
+    text_normalizer: str | None = None
+    dropout: float = 0.1
+    task: str = "asr"
+
+    def spec(self, part: str) -> ComponentSpec:
+        """The component spec of ``features``/``normalizer``/``tokenizer``/``encoder``/…"""
+        return ComponentSpec.parse(getattr(self, part), where=part)
+
+    def augmentation_specs(self) -> list[ComponentSpec]:
+        return [
+            ComponentSpec.parse(a, where=f"augmentations[{i}]")
+            for i, a in enumerate(self.augmentations)
+        ]
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """A TOML config as a mapping, with relative paths left for the caller to resolve."""
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+
+
+def load_asr_config(source: Path | Mapping[str, Any], overrides: Sequence[str] = ()) -> ASRConfig:
+    """Build the config from a TOML file or mapping plus ``key=value`` overrides."""
+    values = read_config_file(source) if isinstance(source, Path) else dict(source)
+    values = merge(values, parse_overrides(overrides))
+    where = str(source) if isinstance(source, Path) else "config"
+    if values.get("task", "asr") != "asr":
+        raise ConfigError(f"{where}: task is {values['task']!r}, expected 'asr'")
+    config = build_config(ASRConfig, values, where=where)
+    for part in ("features", "tokenizer", "encoder", "decoder"):
+        config.spec(part)  # validates the component tables early, naming the field
+    if config.normalizer is not None:
+        config.spec("normalizer")
+    config.augmentation_specs()
+    return config
