@@ -1,10 +1,11 @@
-"""The path a third party takes: copy the template, pip-install it (no network), and find it
-listed by `voxtext plugins` and usable through the registry."""
+"""The path a third party takes: copy the template (or the README's 20-line example),
+pip-install it (no network), and find it listed by `voxtext plugins` and usable."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -20,25 +21,14 @@ def installed_template(tmp_path_factory: pytest.TempPathFactory) -> dict[str, st
     work = tmp_path_factory.mktemp("third_party")
     source = work / "voxtext-myplugin"
     shutil.copytree(ROOT / "plugins" / "_template", source)
-    site = work / "site"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--no-deps",
-            "--no-index",
-            "--no-build-isolation",
-            "--target",
-            str(site),
-            str(source),
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
+    return pip_install(source, work / "site")
+
+
+def pip_install(source: Path, site: Path) -> dict[str, str]:
+    """Install ``source`` into ``site`` offline; the environment that puts it on sys.path."""
+    command = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index"]
+    command += ["--no-build-isolation", "--target", str(site), str(source)]
+    subprocess.run(command, check=True, capture_output=True, text=True)
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(site), env.get("PYTHONPATH", "")])
     return env
@@ -95,3 +85,33 @@ def test_template_own_tests_pass_once_installed(installed_template):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 passed" in result.stdout
+
+
+def test_readme_plugin_example_installs_and_works(tmp_path):
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    toml = re.search(r"```toml\n# pyproject.toml\n(.*?)```", readme, re.S)
+    module = re.search(r"```python\n# voxtext_loudness.py\n(.*?)```", readme, re.S)
+    assert toml and module, "README lost its plugin example"
+    source = tmp_path / "voxtext-loudness"
+    source.mkdir()
+    (source / "pyproject.toml").write_text(toml.group(1))
+    (source / "voxtext_loudness.py").write_text(module.group(1))
+    env = pip_install(source, tmp_path / "site")
+    listing = subprocess.run(
+        [sys.executable, "-m", "voxtext.cli", "plugins", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    mine = next(p for p in json.loads(listing.stdout)["plugins"] if p["name"] == "voxtext-loudness")
+    assert mine["components"] == {"augmentations": ["gain"]}
+    code = (
+        "import torch, voxtext\n"
+        "gain = voxtext.registry('augmentations').create('gain', gain_db=20.0)\n"
+        "print(float(gain(torch.ones(1, 2), torch.tensor([2]), None)[0].max()))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert float(out.stdout) == pytest.approx(10.0)
