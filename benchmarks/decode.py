@@ -30,11 +30,11 @@ import voxtext
 BEAM = 10
 
 
-def ctc_like_log_probs(batch: int, frames: int, vocab: int, blank_share: float, seed: int
-                       ) -> torch.Tensor:
+def ctc_like_log_probs(batch: int, frames: int, vocab: int, blank_share: float, seed: int,
+                       noise: float = 1.5) -> torch.Tensor:
     """(batch, frames, vocab) log-probs with one peaked symbol per frame (see module doc)."""
     rng = np.random.default_rng(seed)
-    noise = rng.normal(size=(batch, frames, vocab)).astype(np.float32) * 1.5
+    noise = rng.normal(size=(batch, frames, vocab)).astype(np.float32) * noise
     peak = np.where(rng.random((batch, frames)) < blank_share, 0,
                     rng.integers(1, vocab, size=(batch, frames)))
     probability = rng.uniform(0.6, 0.99, size=(batch, frames)).astype(np.float32)

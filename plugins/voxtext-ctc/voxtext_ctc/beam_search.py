@@ -143,6 +143,7 @@ class Beams:
     pb: np.ndarray  # log-prob of the prefix's paths ending in blank
     pnb: np.ndarray  # ... ending in its last token
     prefix: np.ndarray  # int64 hash of the token sequence
+    parent: np.ndarray  # hash of the sequence without its last token
     last: np.ndarray  # last token, -1 for the empty prefix
     bonus: np.ndarray  # fusion bonus collected so far
     fusion: list[tuple[np.ndarray, ...]]
@@ -155,6 +156,7 @@ class Beams:
         return cls(
             pb,
             np.full((batch, beams), NEG_INF),
+            np.zeros((batch, beams), np.int64),
             np.zeros((batch, beams), np.int64),
             np.full((batch, beams), -1, np.int64),
             np.zeros((batch, beams)),
@@ -224,34 +226,28 @@ def _expand(
     ext = (ext + cands.logp[:, t, None, : tokens.shape[1]]).reshape(batch, -1)
     ext_prefix = (beams.prefix[:, :, None] * HASH_BASE + tokens[:, None, :] + 1).reshape(batch, -1)
     ext_bonus, ext_fusion = _fusion_bonus(beams, tokens, fusions)
-    same = ext_prefix[:, :, None] == beams.prefix[:, None, :]  # (B, K*C, K)
-    same &= (total > NEG_INF)[:, None, :]
-    if same.any():  # an extension that is already a live beam's prefix adds to that beam
-        stay_pnb = np.logaddexp(stay_pnb, np.where(same, ext[:, :, None], NEG_INF).max(axis=1))
-        ext = np.where(same.any(axis=2), NEG_INF, ext)
-    stay_score = np.logaddexp(stay_pb, stay_pnb)
-    scores = np.concatenate([stay_score, ext], axis=1)
+    _merge_extensions_into_beams(beams, total, repeat, ext, stay_pnb)
+    scores = np.concatenate([np.logaddexp(stay_pb, stay_pnb), ext], axis=1)
     if ext_bonus is not None:
         scores += np.concatenate([beams.bonus, ext_bonus], axis=1)
     if s.beam_prune_logp is not None:
         best = scores.max(axis=1, keepdims=True)
         scores[scores < best + s.beam_prune_logp] = NEG_INF
     chosen = np.argpartition(-scores, width - 1, axis=1)[:, :width]
-    rows = beams.rows
-    dead = scores[rows, chosen] == NEG_INF
+    flat = chosen + beams.rows * scores.shape[1]  # flat indices into (B, K + K*C) arrays
+    dead = scores.take(flat) == NEG_INF
+    stays = chosen < width
 
     def pick(stay_values: np.ndarray, ext_values: np.ndarray) -> np.ndarray:
-        return np.concatenate([stay_values, ext_values], axis=1)[rows, chosen]
+        return np.concatenate([stay_values, ext_values], axis=1).take(flat)
 
-    beams.pb = pick(stay_pb, np.full(ext.shape, NEG_INF))
-    beams.pnb = pick(stay_pnb, ext)
-    beams.pb[dead] = NEG_INF
-    beams.pnb[dead] = NEG_INF
+    stay_index = np.minimum(chosen, width - 1) + beams.rows * width
+    beams.pb = np.where(stays & ~dead, stay_pb.take(stay_index), NEG_INF)
+    beams.pnb = np.where(dead, NEG_INF, pick(stay_pnb, ext))
+    beams.parent = pick(beams.parent, np.repeat(beams.prefix, tokens.shape[1], axis=1))
     beams.prefix = pick(beams.prefix, ext_prefix)
-    beams.last = pick(
-        beams.last,
-        np.broadcast_to(tokens[:, None, :], (batch, width, tokens.shape[1])).reshape(batch, -1),
-    )
+    token_index = np.maximum(chosen - width, 0) % tokens.shape[1] + beams.rows * tokens.shape[1]
+    beams.last = np.where(stays, beams.last.take(stay_index), tokens.take(token_index))
     if ext_bonus is not None:
         beams.bonus = pick(beams.bonus, ext_bonus)
         beams.fusion = [
@@ -259,6 +255,28 @@ def _expand(
             for state, after in zip(beams.fusion, ext_fusion, strict=True)
         ]
     return Step(chosen, tokens)
+
+
+def _merge_extensions_into_beams(
+    beams: Beams, total: np.ndarray, repeat: np.ndarray, ext: np.ndarray, stay_pnb: np.ndarray
+) -> None:
+    """An extension that is already a live beam's prefix adds its paths to that beam.
+
+    Beam ``j`` is the extension of live beam ``k`` by candidate ``c`` exactly when ``j``'s
+    parent is ``k``'s prefix and ``j``'s last token is candidate ``c`` (``repeat[:, j, c]``):
+    a ``(B, K, K)`` comparison instead of comparing all ``K * C`` extensions with all beams.
+    """
+    live = total > NEG_INF
+    is_parent = (beams.parent[:, :, None] == beams.prefix[:, None, :]) & live[:, None, :]
+    is_parent &= (live & (beams.last >= 0))[:, :, None]
+    row, child, parent = np.nonzero(is_parent)
+    if not len(row):
+        return
+    found = repeat[row, child].any(axis=1)  # the child's last token is a candidate now
+    row, child, parent = row[found], child[found], parent[found]
+    extension = parent * repeat.shape[2] + repeat[row, child].argmax(axis=1)
+    stay_pnb[row, child] = np.logaddexp(stay_pnb[row, child], ext[row, extension])
+    ext[row, extension] = NEG_INF
 
 
 def _fusion_bonus(
@@ -285,18 +303,8 @@ def _best(
         final = final + fusion.finish(state)
     final = np.where(np.isnan(final), NEG_INF, final)
     order = np.argsort(-final, axis=1, kind="stable")[:, :nbest]
-    slots = order.copy()
-    width = beams.pb.shape[1]
-    appended = []
-    for step in reversed(history):
-        chosen = np.take_along_axis(step.chosen, slots, axis=1)
-        extension = np.maximum(chosen - width, 0)
-        n_cand = step.tokens.shape[1]
-        token = np.take_along_axis(step.tokens, extension % n_cand, axis=1)
-        appended.append(np.where(chosen < width, -1, token))
-        slots = np.where(chosen < width, chosen, extension // n_cand)
-    path = np.stack(appended[::-1], axis=-1) if appended else np.zeros((*order.shape, 0), int)
     scores = np.take_along_axis(final, order, axis=1)
+    path = _backtrace(history, order, beams.pb.shape[1])
     results = []
     for row in range(order.shape[0]):
         hyps = [
@@ -306,3 +314,28 @@ def _best(
         ]
         results.append(hyps)
     return results
+
+
+def _backtrace(history: list[Step], slots: np.ndarray, width: int) -> np.ndarray:
+    """Tokens appended on the way to beams ``slots`` ``(B, N)``: ``(B, N, steps)``, -1 where a
+    step appended nothing. Source beams and tokens of all steps are decoded at once; only
+    the walk back is a loop."""
+    batch, n = slots.shape
+    if not history:
+        return np.zeros((batch, n, 0), np.int64)
+    steps = len(history)
+    n_cand = np.array([step.tokens.shape[1] for step in history])[:, None, None]
+    chosen = np.stack([step.chosen for step in history])  # (S, B, K)
+    tokens = np.full((steps, batch, int(n_cand.max())), -1, np.int64)
+    for i, step in enumerate(history):
+        tokens[i, :, : step.tokens.shape[1]] = step.tokens
+    extension = np.maximum(chosen - width, 0)
+    appended = np.where(chosen < width, -1, np.take_along_axis(tokens, extension % n_cand, 2))
+    source = np.where(chosen < width, chosen, extension // n_cand)
+    flat_rows = np.arange(batch)[:, None] * width
+    path = np.empty((steps, batch, n), np.int64)
+    for i in range(steps - 1, -1, -1):
+        index = slots + flat_rows
+        path[i] = appended[i].take(index)
+        slots = source[i].take(index)
+    return path.transpose(1, 2, 0)
