@@ -112,18 +112,24 @@ def _top_tokens(
 def _tokens_above_threshold(
     lp: np.ndarray, valid: np.ndarray, s: SearchSettings
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Non-blank tokens with log-prob >= ``token_min_logp`` (plus each frame's argmax), best
-    first, at most ``token_beam`` per frame. A threshold keeps few entries, so one scan of
+    """Non-blank tokens with log-prob >= ``token_min_logp`` (plus each frame's argmax), at
+    most ``token_beam`` per frame (the best). A threshold keeps few entries, so one scan of
     the input and sparse bookkeeping beat a top-k over every frame."""
     batch, frames, vocab = lp.shape
     flat_lp = lp.reshape(-1)
-    argmax = lp.argmax(axis=-1).reshape(-1) + np.arange(batch * frames) * vocab
-    entries = np.union1d(np.flatnonzero(flat_lp >= s.token_min_logp), argmax)
+    entries = np.flatnonzero(flat_lp >= s.token_min_logp)  # sorted: by frame, then token
+    covered = np.zeros(batch * frames, bool)
+    covered[entries // vocab] = True
+    if not covered.all():  # frames with nothing above the threshold still get their argmax
+        uncovered = np.flatnonzero(~covered)
+        best = lp.reshape(-1, vocab)[uncovered].argmax(axis=1)
+        entries = np.sort(np.concatenate([entries, uncovered * vocab + best]))
     frame, token = np.divmod(entries, vocab)
     keep = (token != s.blank_id) & valid.reshape(-1)[frame]
     frame, token, logp = frame[keep], token[keep], flat_lp[entries[keep]].astype(np.float64)
-    order = np.lexsort((-logp, frame))  # by frame, best first within a frame
-    frame, token, logp = frame[order], token[order], logp[order]
+    if s.token_beam is not None:
+        order = np.lexsort((-logp, frame))  # by frame, best first within a frame
+        frame, token, logp = frame[order], token[order], logp[order]
     rank = np.arange(len(frame)) - np.searchsorted(frame, frame)
     if s.token_beam is not None:
         keep = rank < s.token_beam
