@@ -64,6 +64,8 @@ class Candidates:
     width: np.ndarray  # (T,) candidates needed at each frame (max over rows)
     frames: np.ndarray  # (B, T, V) float32 log-probs, for repeat-of-last-token lookups
     valid: np.ndarray  # (B, T) bool, frame inside the row's length
+    row_offsets: np.ndarray  # (B, 1) where each row starts in frames.reshape(-1)
+    vocab: int
 
 
 def frame_candidates(
@@ -84,6 +86,8 @@ def frame_candidates(
         width=counts.max(axis=0) if batch else np.zeros(frames, np.int64),
         frames=lp,
         valid=valid,
+        row_offsets=np.arange(batch)[:, None] * frames * lp.shape[2],
+        vocab=lp.shape[2],
     )
 
 
@@ -171,7 +175,9 @@ class Beams:
         )
 
     def last_token_logp(self, cands: Candidates, t: int) -> np.ndarray:
-        logp = cands.frames[self.rows, t, np.maximum(self.last, 0)].astype(np.float64)
+        """Log-prob at frame ``t`` of each beam's last token (-inf: none, or past the end)."""
+        index = cands.row_offsets + t * cands.vocab + np.maximum(self.last, 0)
+        logp = cands.frames.reshape(-1).take(index)
         return np.where((self.last >= 0) & cands.valid[:, t, None], logp, NEG_INF)
 
 
@@ -272,17 +278,20 @@ def _merge_extensions_into_beams(
     parent is ``k``'s prefix and ``j``'s last token is candidate ``c`` (``repeat[:, j, c]``):
     a ``(B, K, K)`` comparison instead of comparing all ``K * C`` extensions with all beams.
     """
+    _, width, n_cand = repeat.shape
     live = total > NEG_INF
     is_parent = (beams.parent[:, :, None] == beams.prefix[:, None, :]) & live[:, None, :]
-    is_parent &= (live & (beams.last >= 0))[:, :, None]
-    row, child, parent = np.nonzero(is_parent)
-    if not len(row):
+    position = repeat.argmax(axis=2)  # where the beam's last token is among the candidates
+    merges = is_parent.any(axis=2) & repeat[beams.rows, np.arange(width), position] & live
+    if not merges.any():
         return
-    found = repeat[row, child].any(axis=1)  # the child's last token is a candidate now
-    row, child, parent = row[found], child[found], parent[found]
-    extension = parent * repeat.shape[2] + repeat[row, child].argmax(axis=1)
-    stay_pnb[row, child] = np.logaddexp(stay_pnb[row, child], ext[row, extension])
-    ext[row, extension] = NEG_INF
+    extension = is_parent.argmax(axis=2) * n_cand + position + beams.rows * (width * n_cand)
+    into = np.flatnonzero(merges)
+    source = extension.ravel()[into]
+    flat_ext = ext.reshape(-1)
+    flat_pnb = stay_pnb.reshape(-1)
+    flat_pnb[into] = np.logaddexp(flat_pnb[into], flat_ext[source])
+    flat_ext[source] = NEG_INF
 
 
 def _fusion_bonus(
