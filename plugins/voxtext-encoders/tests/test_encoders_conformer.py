@@ -77,6 +77,7 @@ def test_subsampled_lengths_match_the_convolutions(factor: int) -> None:
     [
         ("conformer", {"d_model": 30, "num_heads": 4}, "d_model"),
         ("conformer", {"d_model": 36, "num_heads": 4, "position": "rotary"}, "rotary"),
+        ("conformer", {"d_model": 81, "num_heads": 3}, "must be even"),
         ("conformer", {"conv_kernel_size": 30}, "conv_kernel_size"),
         ("conformer", {"subsampling": 3}, "subsampling"),
         ("conformer", {"input_dim": 5, "subsampling": 4}, "input_dim"),
