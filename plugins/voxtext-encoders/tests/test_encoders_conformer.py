@@ -21,7 +21,7 @@ import voxtext
 from voxtext.errors import ConfigError
 
 
-@pytest.mark.parametrize("frames", [7, 300])
+@pytest.mark.parametrize("frames", [7, 150])
 def test_relative_attention_matches_a_naive_reference(frames: int) -> None:
     """Transformer-XL's formula written out with explicit sinusoids p_{i-j} per pair."""
     torch.manual_seed(0)
