@@ -126,6 +126,7 @@ def test_missing_unk_gets_kenlms_substitute_and_unknown_words_map_to_it(tmp_path
         (TRIGRAM.replace("-0.05 a a b", "-0.05 a a b c d"), "3-gram line needs"),
         (TRIGRAM.replace("-0.7 b c", "x b c"), "not a number"),
         (TRIGRAM.replace("\\end\\", ""), "expected \\\\end\\\\"),
+        (TRIGRAM.replace("-0.05 a a b", "-0.05 a b c"), "'a b c' is listed twice"),
     ],
 )
 def test_malformed_arpa_files_name_file_and_problem(tmp_path, broken, message):

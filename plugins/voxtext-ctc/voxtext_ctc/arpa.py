@@ -25,6 +25,7 @@ LN10 = math.log(10.0)
 # KenLM substitutes this log10 probability when an ARPA file has no <unk>.
 MISSING_UNK_LOG10 = -100.0
 BOS, EOS, UNK = "<s>", "</s>", "<unk>"
+Entry = tuple[float, tuple[str, ...], float, int]  # log10 p, words, log10 backoff, line
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,7 @@ def read_arpa(path: str | Path) -> ArpaModel:
     except UnicodeDecodeError as exc:
         raise DataError(f"ARPA language model {path} is not UTF-8 text ({exc})") from None
     counts, line_no = _read_header(lines, path)
-    sections: list[list[tuple[float, tuple[str, ...], float, int]]] = []
+    sections: list[list[Entry]] = []
     for order in range(1, len(counts) + 1):
         entries, line_no = _read_section(lines, line_no, order, counts[order - 1], path)
         sections.append(entries)
@@ -128,7 +129,7 @@ def _read_header(lines: list[str], path: Path) -> tuple[list[int], int]:
 
 def _read_section(
     lines: list[str], line_no: int, order: int, count: int, path: Path
-) -> tuple[list[tuple[float, tuple[str, ...], float, int]], int]:
+) -> tuple[list[Entry], int]:
     while line_no < len(lines) and not lines[line_no].strip():
         line_no += 1
     if line_no >= len(lines) or lines[line_no].strip() != f"\\{order}-grams:":
@@ -160,29 +161,14 @@ def _read_section(
     return entries, line_no
 
 
-def _build(
-    sections: list[list[tuple[float, tuple[str, ...], float, int]]], path: Path
-) -> ArpaModel:
+def _build(sections: list[list[Entry]], path: Path) -> ArpaModel:
     words = {gram[0]: i for i, (_, gram, _, _) in enumerate(sections[0])}
     unigrams = list(sections[0])
     if UNK not in words:
         words[UNK] = len(words)
         unigrams.append((MISSING_UNK_LOG10, (UNK,), 0.0, 0))
-    entries = [unigrams, *sections[1:]]
-    index: dict[tuple[int, ...], int] = {}
-    logp, backoff = [], []
-    for order_entries in entries:
-        for log10p, gram, log10b, line in order_entries:
-            try:
-                ids = tuple(words[w] for w in gram)
-            except KeyError as exc:
-                raise DataError(
-                    f"{path}:{line}: word {exc.args[0]!r} is not among the 1-grams"
-                ) from None
-            index[ids] = len(logp)
-            logp.append(log10p * LN10)
-            backoff.append(log10b * LN10)
-    order = len(entries)
+    index, logp, backoff = _number_ngrams([unigrams, *sections[1:]], words, path)
+    order = len(sections)
     suffix = np.full(len(logp), -1, dtype=np.int64)
     state_after = np.arange(len(logp), dtype=np.int64)
     keys, key_ids = [], []
@@ -210,6 +196,29 @@ def _build(
         keys=np.asarray(keys, dtype=np.int64)[sort],
         key_ids=np.asarray(key_ids, np.int64)[sort],
     )
+
+
+def _number_ngrams(
+    sections: list[list[Entry]], words: dict[str, int], path: Path
+) -> tuple[dict[tuple[int, ...], int], list[float], list[float]]:
+    """Ids for every n-gram (unigrams first, in file order) and its natural-log values."""
+    index: dict[tuple[int, ...], int] = {}
+    logp: list[float] = []
+    backoff: list[float] = []
+    for entries in sections:
+        for log10p, gram, log10b, line in entries:
+            try:
+                ids = tuple(words[w] for w in gram)
+            except KeyError as exc:
+                raise DataError(
+                    f"{path}:{line}: word {exc.args[0]!r} is not among the 1-grams"
+                ) from None
+            if ids in index:
+                raise DataError(f"{path}:{line}: the n-gram {' '.join(gram)!r} is listed twice")
+            index[ids] = len(logp)
+            logp.append(log10p * LN10)
+            backoff.append(log10b * LN10)
+    return index, logp, backoff
 
 
 def _longest_suffix(ids: tuple[int, ...], index: dict[tuple[int, ...], int]) -> int:

@@ -97,8 +97,9 @@ def _top_tokens(
     """The ``token_beam`` best non-blank tokens of every frame (all of them if ``None``)."""
     vocab = lp.shape[-1]
     limit = vocab if s.token_beam is None else min(s.token_beam + 1, vocab)  # +1: the blank
-    values, tokens = torch.from_numpy(lp).topk(limit, dim=-1)
-    values, tokens = values.numpy().astype(np.float64), tokens.numpy().astype(np.int64)
+    top = torch.from_numpy(lp).topk(limit, dim=-1)
+    values = top.values.numpy().astype(np.float64)
+    tokens = top.indices.numpy().astype(np.int64)
     keep = (tokens != s.blank_id) & valid[:, :, None]
     if s.token_beam is not None:
         keep &= np.cumsum(tokens != s.blank_id, axis=-1) <= s.token_beam
