@@ -10,12 +10,13 @@ Why this is faster than a per-utterance loop over ``torchaudio.compliance.kaldi.
 
 - the whole padded batch is laid out in one flat buffer whose row stride is a multiple of the
   frame shift, so every frame of every utterance is one strided view ``(frames, window)``;
-- pre-emphasis runs once over that buffer instead of once per overlapping frame. It commutes
-  with DC removal: ``preemph(x - m) = preemph(x) - m (1 - c)`` at every position, so a frame
-  only needs its mean subtracted afterwards, fused with the window as a rank-one update;
-- frames are processed in cache-sized chunks: copy-with-window, one rfft, square in place and
-  a single matmul against a mel bank laid out for interleaved (real, imaginary) parts, so
-  ``|X|^2`` is never materialised. The waveform scale is folded into the mel bank.
+- frames are processed in cache-sized chunks (per CPU thread). Pre-emphasis runs once over a
+  chunk's samples instead of once per overlapping frame; it commutes with DC removal,
+  ``preemph(x - m) = preemph(x) - m (1 - c)`` at every position, so a frame only needs its
+  mean subtracted afterwards, fused with the window as a rank-one update;
+- one rfft per chunk, power by an in-place square and a strided add, and the mel bank as a
+  banded matmul (a few dense blocks instead of a mostly-zero matrix) written straight into
+  the output. The waveform scale is folded into the mel bank.
 """
 
 from __future__ import annotations
@@ -133,15 +134,6 @@ def kaldi_mel_bank(
     return torch.nn.functional.pad(bank.to(torch.float64), (0, 1))
 
 
-def interleaved_power_bank(bank: torch.Tensor) -> torch.Tensor:
-    """``(2 * bins, num_mel)`` matrix applied to ``view_as_real(spectrum) ** 2``.
-
-    Rows ``2k`` and ``2k + 1`` both hold the weights of FFT bin ``k``, so the matmul on the
-    squared (real, imaginary) pairs also sums them into power: no separate ``|X|^2`` pass.
-    """
-    return bank.t().repeat_interleave(2, dim=0)
-
-
 def parseval_weights(fft_size: int) -> torch.Tensor:
     """Weights ``(bins,)`` turning an rfft's power into the frame's time-domain energy."""
     weights = torch.full((fft_size // 2 + 1,), 2.0, dtype=torch.float64)
@@ -245,15 +237,15 @@ def _reflect(positions: torch.Tensor, n: torch.Tensor) -> torch.Tensor:
 class FramePlan:
     """Everything the per-chunk kernel needs, already on the right device (float32).
 
-    ``mel_blocks`` are banded pieces of the (scaled) mel bank: with ``use_power`` they act on
-    squared interleaved rfft parts, else on magnitudes. ``energy_weights`` (Parseval, scaled)
-    give the windowed-frame energy from the same input.
+    ``mel_blocks`` are banded pieces of the (scaled) mel bank, applied to power or, without
+    ``use_power``, magnitude. ``energy_weights`` (Parseval, scaled) turn power into the
+    windowed-frame energy.
     """
 
     window: torch.Tensor  # (window_size,)
     window_first: float  # window[0] as a Python float (povey, hanning, blackman: 0)
     mel_blocks: list[tuple[int, int, torch.Tensor]]
-    energy_weights: torch.Tensor  # (2 * bins,) with use_power, else (bins,)
+    energy_weights: torch.Tensor  # (bins,)
     preemphasis: float
     remove_dc_offset: bool
     energy: str | None  # None, "raw" or "windowed"
@@ -280,6 +272,7 @@ def log_mel_frames(
     chunk = min(chunk, max(1, num_frames))
     buffer = flat.new_zeros(chunk, geometry.fft_size)  # columns past the window stay zero
     emphasised = flat.new_empty((chunk - 1) * shift + size)
+    power = flat.new_empty(chunk, geometry.fft_size // 2 + 1)
     for start in range(0, num_frames, chunk):
         count = min(num_frames, start + chunk) - start
         span = (count - 1) * shift + size
@@ -293,7 +286,9 @@ def log_mel_frames(
             local[0] = region[0]
             torch.sub(region[1:], region[:-1], alpha=plan.preemphasis, out=local[1:])
             frames = local.as_strided((count, size), (shift, 1))
-        _frames_to_features(raw, frames, plan, buffer[:count], out[start : start + count])
+        _frames_to_features(
+            raw, frames, plan, buffer[:count], power[:count], out[start : start + count]
+        )
     return out
 
 
@@ -302,6 +297,7 @@ def _frames_to_features(
     frames: torch.Tensor,
     plan: FramePlan,
     buffer: torch.Tensor,
+    power: torch.Tensor,
     out: torch.Tensor,
 ) -> None:
     count, size = raw.shape
@@ -319,10 +315,10 @@ def _frames_to_features(
             first = first - sums * (keep / size)
         windowed[:, 0] = first * plan.window_first
     # rfft(out=...) measured slower than letting it allocate (it copies from a temporary).
-    spectrum = torch.fft.rfft(buffer, dim=1)
-    values = torch.view_as_real(spectrum).reshape(count, -1).square_()
-    if not plan.use_power:
-        values = values.view(count, -1, 2).sum(dim=2)  # power, later magnitude
+    squares = torch.view_as_real(torch.fft.rfft(buffer, dim=1)).reshape(count, -1).square_()
+    # |X|^2 as a strided add of squared real and imaginary parts: far faster than abs() or a
+    # sum over a trailing axis of 2 (measured 0.2 ms vs 2.8 ms and 5 ms per 2048 frames).
+    values = torch.add(squares[:, 0::2], squares[:, 1::2], out=power)
     if plan.energy == "windowed":
         out[:, 0] = values @ plan.energy_weights
     elif plan.energy == "raw":
