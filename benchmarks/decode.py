@@ -30,18 +30,22 @@ import voxtext
 BEAM = 10
 
 
-def ctc_like_log_probs(batch: int, frames: int, vocab: int, blank_share: float, seed: int,
-                       noise: float = 1.5) -> torch.Tensor:
+def ctc_like_log_probs(
+    batch: int, frames: int, vocab: int, blank_share: float, seed: int, noise: float = 1.5
+) -> torch.Tensor:
     """(batch, frames, vocab) log-probs with one peaked symbol per frame (see module doc)."""
     rng = np.random.default_rng(seed)
     noise = rng.normal(size=(batch, frames, vocab)).astype(np.float32) * noise
-    peak = np.where(rng.random((batch, frames)) < blank_share, 0,
-                    rng.integers(1, vocab, size=(batch, frames)))
+    peak = np.where(
+        rng.random((batch, frames)) < blank_share, 0, rng.integers(1, vocab, size=(batch, frames))
+    )
     probability = rng.uniform(0.6, 0.99, size=(batch, frames)).astype(np.float32)
     rows, cols = np.meshgrid(np.arange(batch), np.arange(frames), indexing="ij")
     noise[rows, cols, peak] = -np.inf
-    rest = torch.log_softmax(torch.from_numpy(noise), dim=-1) + torch.from_numpy(
-        np.log1p(-probability))[..., None]
+    rest = (
+        torch.log_softmax(torch.from_numpy(noise), dim=-1)
+        + torch.from_numpy(np.log1p(-probability))[..., None]
+    )
     rest[rows, cols, peak] = torch.from_numpy(np.log(probability))
     return rest
 
@@ -55,8 +59,9 @@ def symbol_table(vocab: int) -> list[str]:
     return ["<blank>", "▁", *body][:vocab]
 
 
-def build_runners(symbols: list[str], log_probs: torch.Tensor, all_tokens: bool
-                  ) -> dict[str, Callable[[], list[str]]]:
+def build_runners(
+    symbols: list[str], log_probs: torch.Tensor, all_tokens: bool
+) -> dict[str, Callable[[], list[str]]]:
     batch, frames, _ = log_probs.shape
     lengths = torch.full((batch,), frames)
     decoders = voxtext.registry("decoders")
@@ -64,8 +69,9 @@ def build_runners(symbols: list[str], log_probs: torch.Tensor, all_tokens: bool
     beam = decoders.create("ctc-beam", symbols=symbols, beam_size=BEAM)
     runners: dict[str, Callable[[], list[str]]] = {
         "voxtext ctc-beam (batched)": lambda: [h[0].text for h in beam.decode(log_probs, lengths)],
-        "voxtext ctc-greedy (batched)": lambda: [h[0].text
-                                                 for h in greedy.decode(log_probs, lengths)],
+        "voxtext ctc-greedy (batched)": lambda: [
+            h[0].text for h in greedy.decode(log_probs, lengths)
+        ],
     }
     from pyctcdecode import build_ctcdecoder
 
@@ -74,16 +80,24 @@ def build_runners(symbols: list[str], log_probs: torch.Tensor, all_tokens: bool
     pyctc = build_ctcdecoder(labels)
     rows = log_probs.numpy()
     runners["pyctcdecode beam 10 (per utt)"] = lambda: [
-        pyctc.decode_beams(row, beam_width=BEAM)[0][0] for row in rows]
+        pyctc.decode_beams(row, beam_width=BEAM)[0][0] for row in rows
+    ]
     from torchaudio.models.decoder import ctc_decoder
 
     tokens = ["-", "|", *symbols[2:]]
-    flashlight = ctc_decoder(lexicon=None, tokens=tokens, beam_size=BEAM, beam_size_token=BEAM,
-                             blank_token="-", sil_token="|")
+    flashlight = ctc_decoder(
+        lexicon=None,
+        tokens=tokens,
+        beam_size=BEAM,
+        beam_size_token=BEAM,
+        blank_token="-",
+        sil_token="|",
+    )
     runners["flashlight beam 10, token beam 10"] = lambda: _flashlight(flashlight, log_probs)
     if all_tokens:
-        every = ctc_decoder(lexicon=None, tokens=tokens, beam_size=BEAM, blank_token="-",
-                            sil_token="|")
+        every = ctc_decoder(
+            lexicon=None, tokens=tokens, beam_size=BEAM, blank_token="-", sil_token="|"
+        )
         runners["flashlight beam 10, all tokens"] = lambda: _flashlight(every, log_probs)
     return runners
 
@@ -92,8 +106,9 @@ def _flashlight(decoder: Callable, log_probs: torch.Tensor) -> list[str]:
     return [" ".join(map(str, h[0].tokens.tolist())) for h in decoder(log_probs)]
 
 
-def measure(runners: dict[str, Callable[[], list[str]]], rounds: int, batch: int
-            ) -> dict[str, float]:
+def measure(
+    runners: dict[str, Callable[[], list[str]]], rounds: int, batch: int
+) -> dict[str, float]:
     times: dict[str, list[float]] = {name: [] for name in runners}
     for run in runners.values():  # warm-up (imports, caches) outside the timing
         run()
@@ -123,19 +138,32 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=500)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--blank-share", type=float, default=0.6)
+    parser.add_argument(
+        "--noise",
+        type=float,
+        default=1.5,
+        help="std of the logit noise behind the non-peak mass (more: flatter)",
+    )
     parser.add_argument("--vocab", type=int, nargs="+", default=[32, 5000])
     args = parser.parse_args()
     torch.set_num_threads(2)
-    print(f"T={args.frames} frames, batch {args.batch}, beam {BEAM}, {args.rounds} rounds, "
-          f"torch threads {torch.get_num_threads()}; ms per utterance (median)")
+    print(
+        f"T={args.frames} frames, batch {args.batch}, beam {BEAM}, {args.rounds} rounds, "
+        f"noise {args.noise}, blank share {args.blank_share}, torch threads "
+        f"{torch.get_num_threads()}; ms per utterance (median)"
+    )
     for vocab in args.vocab:
         symbols = symbol_table(vocab)
-        log_probs = ctc_like_log_probs(args.batch, args.frames, vocab, args.blank_share, seed=0)
+        log_probs = ctc_like_log_probs(
+            args.batch, args.frames, vocab, args.blank_share, seed=0, noise=args.noise
+        )
         runners = build_runners(symbols, log_probs, all_tokens=vocab <= 64)
         medians = measure(runners, args.rounds, args.batch)
         ours = medians["voxtext ctc-beam (batched)"]
-        print(f"\nvocabulary {vocab}: ctc-beam = pyctcdecode best path on "
-              f"{agreement(symbols, log_probs):.0%} of utterances")
+        print(
+            f"\nvocabulary {vocab}: ctc-beam = pyctcdecode best path on "
+            f"{agreement(symbols, log_probs):.0%} of utterances"
+        )
         print(f"{'decoder':<36} {'ms/utt':>9} {'÷ voxtext beam':>15}")
         for name, value in medians.items():
             print(f"{name:<36} {value:>9.2f} {value / ours:>15.2f}")

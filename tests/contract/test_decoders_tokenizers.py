@@ -160,6 +160,18 @@ def test_ctc_decoder_accepts_float64_and_other_layouts(name):
         assert got == expected
 
 
+@pytest.mark.parametrize("name", CTC_DECODERS)
+def test_ctc_decoder_handles_empty_batches_and_impossible_tokens(name):
+    decoder = voxtext.registry("decoders").create(name, symbols=SYMBOLS, blank_id=0)
+    assert decoder.decode(torch.zeros(0, 5, len(SYMBOLS)), torch.zeros(0, dtype=torch.long)) == []
+    empty = decoder.decode(torch.zeros(2, 0, len(SYMBOLS)), torch.tensor([0, 0]))
+    assert [[h.tokens for h in hyps] for hyps in empty] == [[()], [()]]
+    log_probs = _log_probs(2, 12, seed=5)
+    log_probs[:, :, 2] = -torch.inf  # a token the model rules out is never emitted
+    for hyps in decoder.decode(log_probs, torch.tensor([12, 7])):
+        assert all(2 not in h.tokens and np.isfinite(h.score) for h in hyps)
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 @pytest.mark.parametrize("name", CTC_DECODERS)
 def test_ctc_decoder_takes_cuda_tensors(name):
