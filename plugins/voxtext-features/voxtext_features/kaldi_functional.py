@@ -278,7 +278,7 @@ def log_mel_frames(
         torch.sub(flat[1:], flat[:-1], alpha=plan.preemphasis, out=emphasised[1:])
         frames = emphasised.as_strided((num_frames, size), (shift, 1))
     out = flat.new_empty(num_frames, plan.output_dim)
-    if plan.energy == "raw":
+    if corrections.raw_energy is not None:
         out[:, 0] = corrections.raw_energy
     chunk = plan.chunk_frames
     if flat.device.type == "cpu":  # keep each thread's share of a chunk cache-sized
