@@ -90,3 +90,10 @@ def register_corpora(register: Register) -> None:
 @hookspec
 def register_commands(register: Register) -> None:
     """Extra ``voxtext <name>`` subcommands. The factory returns a ``protocols.Command``."""
+
+
+@hookspec
+def register_group_strategies(register: Register) -> None:
+    """Group-aware training strategies (dialect-balanced sampling, dialect conditioning,
+    per-dialect adapters, group-DRO losses) that an ASR config switches on by name in its
+    ``strategies`` list. See ``protocols.GroupStrategy``."""

@@ -42,6 +42,7 @@ KINDS: dict[str, str] = {
     "fairness_evaluators": "fairness evaluator",
     "corpora": "corpus",
     "commands": "command",
+    "group_strategies": "group strategy",
 }
 HOOK_NAMES = frozenset(f"register_{kind}" for kind in KINDS)
 

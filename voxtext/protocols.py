@@ -191,3 +191,123 @@ class Command(Protocol):
     def add_arguments(self, parser: argparse.ArgumentParser) -> None: ...
 
     def run(self, args: argparse.Namespace) -> int: ...
+
+
+#: The group value of id 0: utterances without the group attribute, or with a value the
+#: training data did not have. Every group-aware model has a path for it (a fallback).
+UNKNOWN_GROUP = "<unknown>"
+
+
+@dataclass(frozen=True)
+class GroupContext:
+    """What a group strategy builds against.
+
+    ``attribute``: the manifest group attribute (``"dialect"``). ``values[i]`` is the value of
+    group id ``i``; ``values[0]`` is :data:`UNKNOWN_GROUP`, the others the training data's
+    values, sorted. ``input_dim``: the encoder's input feature dimension (``None`` for an
+    encoder that takes waveforms). ``encoder``: the encoder module (``output_dim``; the
+    Conformer and Transformer encoders also expose their blocks as ``layers``).
+    """
+
+    attribute: str
+    values: tuple[str, ...]
+    input_dim: int | None
+    encoder: Any
+
+    @property
+    def num_groups(self) -> int:
+        """Number of group ids, the unknown group included."""
+        return len(self.values)
+
+
+@dataclass(frozen=True)
+class AuxiliaryOutput:
+    """An auxiliary training objective of a group module for one batch.
+
+    ``loss``: float32 scalar, already weighted, added to the training loss per unit (it is a
+    mean, like the per-unit CTC loss). ``ratios``: metrics as ``name -> (numerator,
+    denominator)`` sums over the batch (``"dialect_id_acc" -> (correct, counted)``); training
+    logs their ratio, dev evaluation sums both over the dev set and reports ``dev_<name>``.
+    """
+
+    loss: torch.Tensor
+    ratios: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+
+
+@runtime_checkable
+class GroupModule(Protocol):
+    """An ``nn.Module`` a group strategy adds to the CTC model. ``group_ids`` are int64
+    ``(batch,)`` (0 = unknown).
+
+    ``before_encoder(x, lengths, group_ids)``: ``x`` float ``(batch, frames, input_dim)``, the
+    normalised features; returns the encoder input (same shape). Called right before the
+    encoder runs; ``after_encoder(encoded, lengths, group_ids)`` right after it, on
+    ``(batch, frames', output_dim)``, returns the same shape. A module that hooks into the
+    encoder's layers keeps ``group_ids`` between the two calls.
+    ``auxiliary(encoded, lengths, group_ids, hidden)``: an extra objective on the final
+    encoder output, or ``None``; ``group_ids`` are the true groups, ``hidden`` bool
+    ``(batch,)`` marks rows whose true group no module saw (training replaces it by unknown
+    with probability ``unknown_probability``; the largest of the modules' is used).
+    ``reads_groups``: whether ``before_encoder``/``after_encoder`` use the group ids.
+    Optional attribute ``needs_hidden_rows`` (absent means False): the auxiliary objective
+    learns only from hidden rows, so a model whose other modules read the group must hide it
+    sometimes (the model then refuses ``unknown_probability`` 0 everywhere).
+    """
+
+    reads_groups: bool
+    unknown_probability: float
+
+    def before_encoder(
+        self, x: torch.Tensor, lengths: torch.Tensor, group_ids: torch.Tensor
+    ) -> torch.Tensor: ...
+
+    def after_encoder(
+        self, encoded: torch.Tensor, lengths: torch.Tensor, group_ids: torch.Tensor
+    ) -> torch.Tensor: ...
+
+    def auxiliary(
+        self,
+        encoded: torch.Tensor,
+        lengths: torch.Tensor,
+        group_ids: torch.Tensor,
+        hidden: torch.Tensor,
+    ) -> AuxiliaryOutput | None: ...
+
+
+@runtime_checkable
+class GroupLoss(Protocol):
+    """Combines per-utterance losses into the training loss, group by group.
+
+    ``__call__(utterance_losses, target_lengths, group_ids)``: float32 ``(batch,)`` summed CTC
+    losses, int64 ``(batch,)`` target lengths and group ids; returns ``(loss, stats)``: a
+    float32 scalar on the scale of a per-token mean, and floats to log. Its state (group
+    weights) lives in ``state_dict()`` and is saved with the trainer state for resuming.
+    """
+
+    def __call__(
+        self, utterance_losses: torch.Tensor, target_lengths: torch.Tensor, group_ids: torch.Tensor
+    ) -> tuple[torch.Tensor, dict[str, float]]: ...
+
+    def state_dict(self) -> dict[str, Any]: ...
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None: ...
+
+
+@runtime_checkable
+class GroupStrategy(Protocol):
+    """A group-aware training strategy; each of its three parts may be absent (``None``).
+
+    ``sampling_weights(group_ids, context)``: one non-negative weight per training utterance
+    (draws with p ∝ weight). ``build_module(context)``: a :class:`GroupModule` added to the
+    model (also at inference, rebuilt from the checkpoint). ``build_loss(context)``: a
+    :class:`GroupLoss` replacing the plain CTC mean. A config may combine strategies, with at
+    most one giving sampling weights and one giving a loss.
+    """
+
+    def sampling_weights(
+        self, group_ids: Sequence[int], context: GroupContext
+    ) -> Sequence[float] | None: ...
+
+    def build_module(self, context: GroupContext) -> GroupModule | None: ...
+
+    def build_loss(self, context: GroupContext) -> GroupLoss | None: ...

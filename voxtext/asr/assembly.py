@@ -8,9 +8,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from voxtext.asr.groups import (
+    GroupVocabulary,
+    Strategy,
+    build_group_modules,
+    group_context,
+    rebuild_group_modules,
+)
 from voxtext.asr.model import CTCModel
 from voxtext.components import ComponentSpec, Provenance, build_component, rebuild_component
 from voxtext.plugins import registry
+from voxtext.protocols import GroupContext
 
 
 @dataclass
@@ -19,6 +27,8 @@ class Assembled:
 
     model: CTCModel
     records: dict[str, Provenance]
+    group_module_roles: list[str] = dataclasses.field(default_factory=list)
+    group_context: GroupContext | None = None
 
 
 def with_defaults(spec: ComponentSpec, **defaults: Any) -> ComponentSpec:
@@ -51,8 +61,11 @@ def assemble(
     augmentations: list[ComponentSpec],
     vocab_size: int,
     dropout: float,
+    groups: GroupVocabulary | None = None,
+    strategies: list[Strategy] | None = None,
 ) -> Assembled:
-    """Build every part; the encoder's ``input_dim`` defaults to the features' dimension."""
+    """Build every part; the encoder's ``input_dim`` defaults to the features' dimension.
+    With ``groups``, each strategy that extends the model adds its group module."""
     records: dict[str, Provenance] = {}
     front, records["features"] = build_component("feature_extractors", features, where="features")
     norm = None
@@ -69,6 +82,13 @@ def assemble(
             "augmentations", spec, where=f"augmentations[{i}]"
         )
         augs.append(aug)
+    modules: list[Any] = []
+    roles: list[str] = []
+    context = None
+    if groups is not None:
+        context = group_context(groups, enc, _encoder_input_dim(enc, front))
+        modules, roles = build_group_modules(strategies or [], context)
+        records.update({s.role: s.record for s in strategies or []})
     model = CTCModel(
         features=front,
         normalizer=norm,
@@ -76,20 +96,45 @@ def assemble(
         vocab_size=vocab_size,
         augmentations=augs,
         dropout=dropout,
+        group_modules=modules,
     )
-    return Assembled(model, records)
+    return Assembled(model, records, roles, context)
 
 
-def reassemble(records: Mapping[str, Provenance], vocab_size: int, *, source: str) -> CTCModel:
-    """The inference model a checkpoint describes (no augmentations; weights not loaded)."""
+def _encoder_input_dim(encoder: Any, front: Any) -> int | None:
+    """The feature dimension the encoder reads (``None`` when it takes waveforms)."""
+    if getattr(encoder, "takes_waveform", False):
+        return None
+    return int(getattr(encoder, "input_dim", front.feature_dim))
+
+
+def reassemble(
+    records: Mapping[str, Provenance],
+    vocab_size: int,
+    *,
+    source: str,
+    groups: Mapping[str, Any] | None = None,
+) -> CTCModel:
+    """The inference model a checkpoint describes (no augmentations; weights not loaded).
+    ``groups`` is the checkpoint's ``groups`` metadata (vocabulary and group module roles)."""
     parts = {
         role: rebuild_component(record, source=source)
         for role, record in records.items()
         if role in ("features", "normalizer", "encoder")
     }
+    modules: list[Any] = []
+    if groups is not None and groups.get("module_roles"):
+        vocabulary = GroupVocabulary.from_dict(groups)
+        context = group_context(
+            vocabulary, parts["encoder"], _encoder_input_dim(parts["encoder"], parts["features"])
+        )
+        modules = list(
+            rebuild_group_modules(records, groups["module_roles"], context, source=source)
+        )
     return CTCModel(
         features=parts["features"],
         normalizer=parts.get("normalizer"),
         encoder=parts["encoder"],
         vocab_size=vocab_size,
+        group_modules=modules,
     )

@@ -51,6 +51,12 @@ class ASRConfig:
     ``augmentations`` run in order during training only, each on the domain it declares
     (waveform or features). ``decoder`` is used for dev evaluation and stored as the
     checkpoint's default for ``voxtext transcribe``/``evaluate``.
+
+    Group-aware training: ``group_attribute`` names the manifest group (``"dialect"``) whose
+    id every batch carries; ``strategies`` are ``group_strategies`` components, e.g.
+    ``[{ name = "balanced-sampling", alpha = 0.5 }, { name = "group-dro" }]``. With a
+    ``group_attribute``, dev evaluation reports ``dev_cer/<attribute>=<value>`` for it and
+    ``dev_worst_cer`` is the worst of its groups (select with ``trainer.metric``).
     """
 
     out_dir: Path
@@ -64,6 +70,8 @@ class ASRConfig:
     decoder: Mapping[str, Any] = field(default_factory=lambda: {"name": "ctc-greedy"})
     text_normalizer: str | None = None
     dropout: float = 0.1
+    group_attribute: str | None = None
+    strategies: tuple[Mapping[str, Any], ...] = ()
     task: str = "asr"
 
     def spec(self, part: str) -> ComponentSpec:
@@ -75,6 +83,18 @@ class ASRConfig:
             ComponentSpec.parse(a, where=f"augmentations[{i}]")
             for i, a in enumerate(self.augmentations)
         ]
+
+    def strategy_specs(self) -> list[ComponentSpec]:
+        return [
+            ComponentSpec.parse(s, where=f"strategies[{i}]") for i, s in enumerate(self.strategies)
+        ]
+
+    def evaluation_groups(self) -> tuple[str, ...]:
+        """``data.group_by`` with the ``group_attribute`` first (when it is set)."""
+        if self.group_attribute is None:
+            return self.data.group_by
+        rest = tuple(a for a in self.data.group_by if a != self.group_attribute)
+        return (self.group_attribute, *rest)
 
 
 def read_config_file(path: Path) -> dict[str, Any]:
@@ -101,4 +121,12 @@ def load_asr_config(source: Path | Mapping[str, Any], overrides: Sequence[str] =
     if config.normalizer is not None:
         config.spec("normalizer")
     config.augmentation_specs()
+    config.strategy_specs()
+    if config.group_attribute is not None and not config.group_attribute.strip():
+        raise ConfigError(f"{where}: group_attribute is empty; name a manifest group or drop it")
+    if config.strategies and not config.group_attribute:
+        raise ConfigError(
+            f"{where}: strategies need a group_attribute naming the manifest group they work "
+            'on (e.g. group_attribute = "dialect")'
+        )
     return config

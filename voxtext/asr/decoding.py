@@ -36,8 +36,10 @@ def decode_files(
     *,
     sample_rate: int,
     max_batch_seconds: float = 120.0,
+    group_ids: Sequence[int] | None = None,
 ) -> list[str]:
-    """Best hypothesis text for each audio file (model in eval mode on its own device)."""
+    """Best hypothesis text for each audio file (model in eval mode on its own device);
+    ``group_ids`` give each file's group for group-aware models (default: unknown)."""
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()
@@ -47,10 +49,59 @@ def decode_files(
             waveforms, lengths = collate_waveforms(
                 [load_audio(paths[i], sample_rate) for i in batch]
             )
-            log_probs, out_lengths = model(waveforms.to(device), lengths.to(device))
+            ids = _batch_group_ids(group_ids, batch, device)
+            log_probs, out_lengths = model(waveforms.to(device), lengths.to(device), None, ids)
             hypotheses = decoder.decode(log_probs.float().cpu(), out_lengths.cpu())
             for index, best in zip(batch, hypotheses, strict=True):
                 texts[index] = best[0].text
     finally:
         model.train(was_training)
     return texts
+
+
+@torch.no_grad()
+def auxiliary_metrics(
+    model: torch.nn.Module,
+    paths: Sequence[Path],
+    durations: Sequence[float],
+    group_ids: Sequence[int],
+    *,
+    sample_rate: int,
+    max_batch_seconds: float = 120.0,
+) -> dict[str, float]:
+    """The group modules' auxiliary metrics (``dialect_id_acc``...) over many files, each a
+    ratio of sums over all of them. The model sees no group (all unknown); ``group_ids`` are
+    the true groups the metrics are scored against."""
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    sums: dict[str, list[float]] = {}
+    try:
+        for batch in length_sorted_batches(durations, max_batch_seconds):
+            waveforms, lengths = collate_waveforms(
+                [load_audio(paths[i], sample_rate) for i in batch]
+            )
+            true_ids = _batch_group_ids(group_ids, batch, device)
+            _, _, auxiliary = model(
+                waveforms.to(device),
+                lengths.to(device),
+                None,
+                true_ids,
+                return_auxiliary=True,
+                hide_groups=True,
+            )
+            for name, (numerator, denominator) in (auxiliary.ratios if auxiliary else {}).items():
+                total = sums.setdefault(name, [0.0, 0.0])
+                total[0] += float(numerator)
+                total[1] += float(denominator)
+    finally:
+        model.train(was_training)
+    return {name: n / d if d else float("nan") for name, (n, d) in sums.items()}
+
+
+def _batch_group_ids(
+    group_ids: Sequence[int] | None, batch: list[int], device: torch.device
+) -> torch.Tensor | None:
+    if group_ids is None:
+        return None
+    return torch.tensor([group_ids[i] for i in batch], dtype=torch.long, device=device)

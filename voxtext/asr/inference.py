@@ -13,6 +13,7 @@ import torch
 
 from voxtext.asr.assembly import decoder_for, reassemble
 from voxtext.asr.decoding import decode_files
+from voxtext.asr.groups import UNKNOWN_ID, GroupVocabulary
 from voxtext.asr.model import CTCModel
 from voxtext.components import ComponentSpec, Provenance, rebuild_component
 from voxtext.data.audio import audio_info
@@ -34,6 +35,12 @@ class Recognizer:
     checkpoint: Path
     metadata: Mapping[str, Any]
 
+    @property
+    def groups(self) -> GroupVocabulary | None:
+        """The group vocabulary of a group-aware model (``None`` for a plain one)."""
+        groups = self.metadata.get("groups")
+        return GroupVocabulary.from_dict(groups) if groups else None
+
     def with_decoder(self, spec: ComponentSpec) -> Recognizer:
         """The same model with another decoder (``ctc-beam`` with an LM, say)."""
         decoder, _ = decoder_for(spec, self.tokenizer, where="--decoder")
@@ -41,7 +48,15 @@ class Recognizer:
             self.model, self.tokenizer, decoder, self.sample_rate, self.checkpoint, self.metadata
         )
 
-    def transcribe(self, paths: Sequence[Path], max_batch_seconds: float = 120.0) -> list[str]:
+    def transcribe(
+        self,
+        paths: Sequence[Path],
+        max_batch_seconds: float = 120.0,
+        groups: Sequence[Mapping[str, str] | None] | None = None,
+    ) -> list[str]:
+        """Texts of ``paths``; ``groups`` give each file's groups (``{"dialect": "yue"}``)
+        for a group-aware model; a file without one, or with a value the model was not
+        trained on, takes the unknown-group path."""
         durations = [audio_info(p).duration for p in paths]
         return decode_files(
             self.model,
@@ -50,7 +65,21 @@ class Recognizer:
             durations,
             sample_rate=self.sample_rate,
             max_batch_seconds=max_batch_seconds,
+            group_ids=self.group_ids(groups, len(paths)),
         )
+
+    def group_ids(
+        self, groups: Sequence[Mapping[str, str] | None] | None, count: int
+    ) -> list[int] | None:
+        """Group ids of ``count`` utterances' groups (``None`` for a plain model)."""
+        vocabulary = self.groups
+        if vocabulary is None:
+            return None
+        if groups is None:
+            return [UNKNOWN_ID] * count
+        if len(groups) != count:
+            raise ValueError(f"{len(groups)} group entries for {count} audio files")
+        return vocabulary.ids_of(groups)
 
 
 def load_recognizer(path: str | Path, *, device: str = "cpu", which: str = "best") -> Recognizer:
@@ -68,7 +97,9 @@ def load_recognizer(path: str | Path, *, device: str = "cpu", which: str = "best
     source = f"checkpoint {folder}"
     records = {role: Provenance.from_dict(r) for role, r in metadata["components"].items()}
     tokenizer = rebuild_component(Provenance.from_dict(metadata["tokenizer"]), source=source)
-    model = reassemble(records, int(metadata["vocab_size"]), source=source)
+    model = reassemble(
+        records, int(metadata["vocab_size"]), source=source, groups=metadata.get("groups")
+    )
     if model.normalizer is not None and metadata.get("normalizer_state") is not None:
         model.normalizer.load_state_dict(
             {
@@ -89,10 +120,17 @@ def load_recognizer(path: str | Path, *, device: str = "cpu", which: str = "best
 
 
 def evaluate_manifest(
-    recognizer: Recognizer, manifest: Path, out: Path, *, max_batch_seconds: float = 120.0
+    recognizer: Recognizer,
+    manifest: Path,
+    out: Path,
+    *,
+    max_batch_seconds: float = 120.0,
+    use_groups: bool = True,
 ) -> list[dict[str, Any]]:
     """Decode every utterance of ``manifest`` and write the predictions JSONL (``id``, ``ref``,
-    ``hyp``, ``speaker``, ``groups``, ``duration``) that fairness reports read."""
+    ``hyp``, ``speaker``, ``groups``, ``duration``) that fairness reports read. A group-aware
+    model gets each utterance's group from the manifest, or none (the unknown-group path)
+    with ``use_groups=False``."""
     utterances = read_manifest(manifest)
     hypotheses = decode_files(
         recognizer.model,
@@ -101,6 +139,9 @@ def evaluate_manifest(
         [u.duration for u in utterances],
         sample_rate=recognizer.sample_rate,
         max_batch_seconds=max_batch_seconds,
+        group_ids=recognizer.group_ids(
+            [u.groups for u in utterances] if use_groups else None, len(utterances)
+        ),
     )
     rows = [
         {

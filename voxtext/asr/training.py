@@ -8,24 +8,31 @@ from collections.abc import Mapping
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 
 import voxtext
-from voxtext.asr.assembly import assemble, decoder_for, with_defaults
+from voxtext.asr.assembly import Assembled, assemble, decoder_for, with_defaults
 from voxtext.asr.config import ASRConfig
 from voxtext.asr.dataset import UtteranceDataset, collate
-from voxtext.asr.decoding import decode_files
+from voxtext.asr.decoding import auxiliary_metrics, decode_files
+from voxtext.asr.groups import (
+    GroupVocabulary,
+    Strategy,
+    build_strategies,
+    combined_group_loss,
+    combined_sampling_weights,
+)
+from voxtext.asr.losses import ctc_loss, group_aware_loss
 from voxtext.asr.scoring import grouped_error_rates
 from voxtext.components import build_component
 from voxtext.config import to_dict
 from voxtext.data.manifest import Utterance, read_manifest
+from voxtext.protocols import GroupLoss
 from voxtext.train import (
     DurationBatchSampler,
-    LossOutput,
+    LossFn,
     SampledBatches,
     Trainer,
     filter_by_length,
-    float32_loss,
 )
 from voxtext.train.distributed import current_rank_and_world
 from voxtext.train.trainer import TrainResult
@@ -36,29 +43,6 @@ CHECKPOINT_FORMAT = "voxtext.asr/1"
 TOKENIZER_SOURCES = {"texts", "manifest", "vocabulary", "model"}
 
 
-def ctc_loss(
-    model: torch.nn.Module, batch: Mapping[str, Any], generator: torch.Generator
-) -> LossOutput:
-    """CTC loss summed over the batch, normalised by its target tokens (so accumulation over
-    batches of different lengths weighs every token alike)."""
-    log_probs, out_lengths = model(batch["waveforms"], batch["lengths"], generator)
-    with float32_loss():
-        loss = F.ctc_loss(
-            log_probs.float().transpose(0, 1),
-            batch["targets"],
-            out_lengths,
-            batch["target_lengths"],
-            reduction="sum",
-            zero_infinity=True,
-        )
-    too_short = int((out_lengths < batch["target_lengths"]).sum())
-    return LossOutput(
-        loss_sum=loss,
-        units=int(batch["target_lengths"].sum()),
-        stats={"too_short_for_ctc": float(too_short)},
-    )
-
-
 def train(config: ASRConfig, *, resume: bool = False) -> TrainResult:
     """Train the recogniser ``config`` describes; checkpoints go to ``config.out_dir``."""
     torch.manual_seed(config.trainer.seed)
@@ -67,6 +51,12 @@ def train(config: ASRConfig, *, resume: bool = False) -> TrainResult:
     if not TOKENIZER_SOURCES & set(tokenizer_spec.options):  # learn from the transcripts
         tokenizer_spec = with_defaults(tokenizer_spec, texts=tuple(u.text for u in utterances))
     tokenizer, tokenizer_record = build_component("tokenizers", tokenizer_spec, where="tokenizer")
+    vocabulary = (
+        GroupVocabulary.from_groups(config.group_attribute, [u.groups for u in utterances])
+        if config.group_attribute is not None
+        else None
+    )
+    strategies = build_strategies(config.strategy_specs())
     assembled = assemble(
         features=config.spec("features"),
         normalizer=config.spec("normalizer") if config.normalizer is not None else None,
@@ -74,9 +64,11 @@ def train(config: ASRConfig, *, resume: bool = False) -> TrainResult:
         augmentations=config.augmentation_specs(),
         vocab_size=int(tokenizer.vocab_size),
         dropout=config.dropout,
+        groups=vocabulary,
+        strategies=strategies,
     )
     model = assembled.model
-    dataset = UtteranceDataset(utterances, tokenizer, config.data.sample_rate)
+    dataset = UtteranceDataset(utterances, tokenizer, config.data.sample_rate, vocabulary)
     if model.normalizer is not None and model.normalizer.needs_fitting:
         _fit_normalizer(model, dataset, config)
     decoder, decoder_record = decoder_for(config.spec("decoder"), tokenizer, where="decoder")
@@ -92,25 +84,49 @@ def train(config: ASRConfig, *, resume: bool = False) -> TrainResult:
         else None,
         "vocab_size": int(tokenizer.vocab_size),
     }
+    loss_fn: LossFn = ctc_loss
+    weights: list[float] | None = None
+    extra_state: dict[str, Any] = {}
+    if vocabulary is not None:
+        metadata["groups"] = {
+            **vocabulary.to_dict(),
+            "module_roles": assembled.group_module_roles,
+        }
+        weights, group_loss = _group_training(strategies, assembled, dataset)
+        loss_fn = group_aware_loss(group_loss)
+        if group_loss is not None:
+            extra_state["group_loss"] = group_loss
     sampler = DurationBatchSampler(
         [u.duration for u in utterances],
         config.data.max_batch_seconds,
         max_batch_size=config.data.max_batch_size,
         seed=config.trainer.seed,
+        weights=weights,
         ids=[u.id for u in utterances],
     )
     batches = SampledBatches(dataset, sampler, collate, num_workers=config.data.num_workers)
-    evaluate = _dev_evaluator(config, decoder) if config.data.dev is not None else None
+    evaluate = _dev_evaluator(config, decoder, vocabulary) if config.data.dev is not None else None
     trainer = Trainer(
         config.trainer,
         model,
-        ctc_loss,
+        loss_fn,
         batches,
         config.out_dir,
         evaluate=evaluate,
         metadata=metadata,
+        extra_state=extra_state,
     )
     return trainer.fit(resume=resume)
+
+
+def _group_training(
+    strategies: list[Strategy], assembled: Assembled, dataset: UtteranceDataset
+) -> tuple[list[float] | None, GroupLoss | None]:
+    """The strategies' sampling weights (one per training utterance) and group loss."""
+    context = assembled.group_context
+    assert context is not None, "assemble() builds the group context when given groups"
+    weights = combined_sampling_weights(strategies, dataset.group_ids, context)
+    return weights, combined_group_loss(strategies, context)
 
 
 def _training_utterances(config: ASRConfig) -> list[Utterance]:
@@ -152,28 +168,42 @@ def _fit_normalizer(model: Any, dataset: UtteranceDataset, config: ASRConfig) ->
         model.normalizer.accumulate(features, frames)
 
 
-def _dev_evaluator(config: ASRConfig, decoder: Any) -> Any:
+def _dev_evaluator(config: ASRConfig, decoder: Any, vocabulary: GroupVocabulary | None) -> Any:
+    """Dev CER overall and per group (``group_by`` plus the ``group_attribute``, whose worst
+    group is ``dev_worst_cer``), decoded with each utterance's group id; plus the group
+    modules' auxiliary metrics (``dev_dialect_id_acc``) with the groups hidden."""
     assert config.data.dev is not None
     dev = read_manifest(config.data.dev)
     references = [u.text for u in dev]
     groups = [u.groups for u in dev]
+    group_ids = vocabulary.ids_of(groups) if vocabulary is not None else None
     normalise = _text_normalizer(config)
+    paths, durations = [u.audio for u in dev], [u.duration for u in dev]
+    rate, max_seconds = config.data.sample_rate, config.data.max_batch_seconds
 
     def evaluate(model: torch.nn.Module) -> dict[str, float]:
         hypotheses = decode_files(
             model,
             decoder,
-            [u.audio for u in dev],
-            [u.duration for u in dev],
-            sample_rate=config.data.sample_rate,
-            max_batch_seconds=config.data.max_batch_seconds,
+            paths,
+            durations,
+            sample_rate=rate,
+            max_batch_seconds=max_seconds,
+            group_ids=group_ids,
         )
-        return grouped_error_rates(
+        metrics = grouped_error_rates(
             [normalise(r) for r in references],
             [normalise(h) for h in hypotheses],
             groups,
-            config.data.group_by,
+            config.evaluation_groups(),
+            worst_of=config.group_attribute,
         )
+        if group_ids is not None and len(getattr(model, "group_modules", ())) > 0:
+            extra = auxiliary_metrics(
+                model, paths, durations, group_ids, sample_rate=rate, max_batch_seconds=max_seconds
+            )
+            metrics.update({f"dev_{name}": value for name, value in extra.items()})
+        return metrics
 
     return evaluate
 
