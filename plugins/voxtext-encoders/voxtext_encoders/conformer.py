@@ -14,82 +14,17 @@ mode). Frames past a row's length are zero in the output.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Literal
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from voxtext.errors import ConfigError
+from voxtext_encoders.configs import ConformerEncoderConfig
 from voxtext_encoders.subsampling import (
     Conv2dSubsampling,
     check_encoder_input,
-    check_subsampling,
     valid_frame_mask,
 )
-
-
-@dataclass(frozen=True)
-class ConformerEncoderConfig:
-    """Sizes of the Conformer encoder.
-
-    Reference sizes (parameters with the default ``subsampling=4`` Conv2d front end):
-
-    - ``d_model=80, num_heads=4, ffn_dim=256, num_layers=4`` -> ~0.73 M: the small CPU model
-      BENCHMARKS.md compares with ``torchaudio.models.Conformer`` (0.53 M without front end).
-    - ``d_model=256, num_heads=4, ffn_dim=1024, num_layers=16`` (the defaults) -> ~27.3 M.
-    - ``d_model=256, num_heads=4, ffn_dim=1024, num_layers=18`` -> ~30.4 M: the ~30 M GPU
-      configuration (Conformer-M width); train it in bf16 autocast, ``position="rotary"``
-      is the cheaper attention; relative positions cost a wider query/key (head_dim + d_model).
-
-    ``position``: ``"relative"`` (Transformer-XL relative positions, the Conformer paper's
-    choice) or ``"rotary"`` (rotary embeddings on queries and keys; cheaper, fused kernels).
-    ``conv_norm``: ``"batch"`` (paper) or ``"layer"`` (independent of batch composition, better
-    for small or very unequal batches). ``subsampling``: 1, 2, 4 or 8 (time reduction of the
-    Conv2d front end; 1 is a linear projection). ``subsampling_channels`` defaults to d_model.
-    """
-
-    input_dim: int = 80
-    d_model: int = 256
-    num_heads: int = 4
-    ffn_dim: int = 1024
-    num_layers: int = 16
-    dropout: float = 0.1
-    subsampling: int = 4
-    subsampling_channels: int | None = None
-    position: Literal["relative", "rotary"] = "relative"
-    conv_kernel_size: int = 31
-    conv_norm: Literal["batch", "layer"] = "batch"
-    rotary_base: float = 10000.0
-
-    def __post_init__(self) -> None:
-        where = "conformer"
-        for name in ("input_dim", "d_model", "num_heads", "ffn_dim", "num_layers"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{where}.{name} must be >= 1, got {getattr(self, name)}")
-        if self.d_model % self.num_heads:
-            raise ConfigError(
-                f"{where}.d_model={self.d_model} must be divisible by num_heads={self.num_heads}"
-            )
-        if self.position == "relative" and self.d_model % 2:
-            raise ConfigError(
-                f"{where}: relative positions use sin/cos channel pairs, so d_model "
-                f"(= {self.d_model}) must be even"
-            )
-        if self.position == "rotary" and (self.d_model // self.num_heads) % 2:
-            raise ConfigError(
-                f"{where}: rotary positions rotate channel pairs, so d_model / num_heads "
-                f"(= {self.d_model // self.num_heads}) must be even"
-            )
-        if self.conv_kernel_size < 1 or self.conv_kernel_size % 2 == 0:
-            raise ConfigError(
-                f"{where}.conv_kernel_size must be odd (same-length 'same' padding), got "
-                f"{self.conv_kernel_size}"
-            )
-        if not 0.0 <= self.dropout < 1.0:
-            raise ConfigError(f"{where}.dropout must be in [0, 1), got {self.dropout}")
-        check_subsampling(self.subsampling, self.input_dim, where)
 
 
 class FeedForward(nn.Module):

@@ -18,7 +18,6 @@ would), so callers pass plain audio in [-1, 1].
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,50 +25,13 @@ import torch
 from torch import nn
 
 from voxtext.errors import ConfigError
+from voxtext_encoders.configs import PretrainedAudioEncoderConfig
 from voxtext_encoders.subsampling import valid_frame_mask
 
 EXPECTED = (
     "a folder written by save_pretrained() of a Wav2Vec2, HuBERT or WavLM model (config.json "
     "with a convolutional feature encoder, plus model.safetensors or pytorch_model.bin)"
 )
-
-
-@dataclass(frozen=True)
-class PretrainedAudioEncoderConfig:
-    """``path``: local folder of the checkpoint (nothing is downloaded).
-
-    ``freeze_feature_encoder``: keep the convolutional waveform encoder fixed (the usual
-    recipe: it is well trained and costly to back-propagate through).
-    ``freeze_layers``: also fix everything below transformer layer N (feature encoder,
-    feature projection, positional convolution and layers ``0 .. N-1``).
-    ``use_attention_mask``: pass the padding mask to the model. ``None`` decides as the
-    checkpoints were trained: yes for models with a layer-norm feature encoder
-    (``feat_extract_norm="layer"``, e.g. wav2vec2-large-lv60, WavLM Large), no for group-norm
-    ones (wav2vec2-base, HuBERT Base), whose documentation asks for zero padding without a mask;
-    for those, padding changes the group-norm statistics, so batch composition affects outputs.
-    ``normalize_waveform``: ``None`` follows the checkpoint's ``preprocessor_config.json``
-    (``do_normalize``; True when the file is missing).
-    ``mask_time_prob`` and ``layerdrop``: override the checkpoint's SpecAugment-style time
-    masking and layer drop during training (``None`` keeps the checkpoint's values).
-    """
-
-    path: Path
-    freeze_feature_encoder: bool = True
-    freeze_layers: int = 0
-    use_attention_mask: bool | None = None
-    normalize_waveform: bool | None = None
-    mask_time_prob: float | None = None
-    layerdrop: float | None = None
-
-    def __post_init__(self) -> None:
-        if self.freeze_layers < 0:
-            raise ConfigError(
-                f"pretrained-audio.freeze_layers must be >= 0, got {self.freeze_layers}"
-            )
-        for name in ("mask_time_prob", "layerdrop"):
-            value = getattr(self, name)
-            if value is not None and not 0.0 <= value < 1.0:
-                raise ConfigError(f"pretrained-audio.{name} must be in [0, 1), got {value}")
 
 
 def load_audio_model(config: PretrainedAudioEncoderConfig) -> nn.Module:

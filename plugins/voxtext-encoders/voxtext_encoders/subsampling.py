@@ -11,37 +11,9 @@ import math
 import torch
 from torch import nn
 
-from voxtext.errors import ConfigError
-
-#: Subsampling factors the front end supports: 1 is a linear projection only; 2, 4 and 8 stack
-#: that many halvings (log2) of stride-2 Conv2d layers.
-SUBSAMPLING_FACTORS = (1, 2, 4, 8)
-KERNEL = 3
-STRIDE = 2
-
-
-def check_subsampling(factor: int, input_dim: int, where: str) -> None:
-    """Raise a ConfigError naming the field when ``factor`` or ``input_dim`` cannot work."""
-    if factor not in SUBSAMPLING_FACTORS:
-        raise ConfigError(
-            f"{where}.subsampling={factor} is not supported; choose one of "
-            f"{SUBSAMPLING_FACTORS} (1 = linear projection, else stride-2 Conv2d layers)"
-        )
-    needed = minimum_frames(factor)
-    if input_dim < needed:
-        raise ConfigError(
-            f"{where}.input_dim={input_dim} is too small for subsampling={factor}: the Conv2d "
-            f"front end also shrinks the feature axis and needs input_dim >= {needed}"
-        )
-
-
-def num_conv_layers(factor: int) -> int:
-    return int(math.log2(factor))
-
-
-def minimum_frames(factor: int) -> int:
-    """Fewest input frames that leave one output frame (each conv needs 2 * out + 1 inputs)."""
-    return 2 * factor - 1 if factor > 1 else 1
+from voxtext_encoders.configs import KERNEL, STRIDE, minimum_frames, num_conv_layers
+from voxtext_encoders.configs import SUBSAMPLING_FACTORS as SUBSAMPLING_FACTORS  # re-exported
+from voxtext_encoders.configs import check_subsampling as check_subsampling  # re-exported
 
 
 def subsampled_lengths(lengths: torch.Tensor, factor: int) -> torch.Tensor:

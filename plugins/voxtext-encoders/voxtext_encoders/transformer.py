@@ -9,52 +9,18 @@ self-attention layers with key padding masks, and a final layer norm.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from voxtext.errors import ConfigError
+from voxtext_encoders.configs import TransformerEncoderConfig
 from voxtext_encoders.subsampling import (
     Conv2dSubsampling,
     check_encoder_input,
-    check_subsampling,
     sinusoids,
     valid_frame_mask,
 )
-
-
-@dataclass(frozen=True)
-class TransformerEncoderConfig:
-    """Sizes of the Transformer encoder.
-
-    ``subsampling``: time reduction of the Conv2d front end (1, 2, 4 or 8);
-    ``subsampling_channels``: its conv channels (default ``d_model``).
-    Defaults (d=256, 12 layers, ffn 1024) give ~11.3 M parameters.
-    """
-
-    input_dim: int = 80
-    d_model: int = 256
-    num_heads: int = 4
-    ffn_dim: int = 1024
-    num_layers: int = 12
-    dropout: float = 0.1
-    subsampling: int = 4
-    subsampling_channels: int | None = None
-
-    def __post_init__(self) -> None:
-        where = "transformer"
-        for name in ("input_dim", "d_model", "num_heads", "ffn_dim", "num_layers"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{where}.{name} must be >= 1, got {getattr(self, name)}")
-        if self.d_model % self.num_heads:
-            raise ConfigError(
-                f"{where}.d_model={self.d_model} must be divisible by num_heads={self.num_heads}"
-            )
-        if not 0.0 <= self.dropout < 1.0:
-            raise ConfigError(f"{where}.dropout must be in [0, 1), got {self.dropout}")
-        check_subsampling(self.subsampling, self.input_dim, where)
 
 
 class SelfAttention(nn.Module):
