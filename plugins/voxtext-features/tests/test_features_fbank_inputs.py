@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from voxtext_features import kaldi_frontend
 from voxtext_features.fbank import Fbank, FbankConfig
 from voxtext_features.mfcc import Mfcc, MfccConfig
 
@@ -87,3 +88,19 @@ def test_bad_mfcc_config():
 def test_bad_inputs_are_explained(waveforms, lengths, message):
     with pytest.raises(DataError, match=message):
         Fbank()(waveforms, lengths)
+
+
+@pytest.mark.parametrize("chunk_frames", [7, 60, 100_000])
+@pytest.mark.parametrize("snip_edges", [True, False])
+def test_chunking_does_not_change_features(monkeypatch, chunk_frames, snip_edges):
+    """Blocks split inside rows (small chunks) or span several rows (large ones)."""
+    audio = [speech_like(0.9, seed=7), speech_like(0.35, seed=8), speech_like(0.6, seed=9)]
+    lengths = torch.tensor([len(a) for a in audio])
+    batch = torch.zeros(3, int(lengths.max()))
+    for i, a in enumerate(audio):
+        batch[i, : len(a)] = torch.from_numpy(a)
+    config = FbankConfig(snip_edges=snip_edges, use_energy=True)
+    expected, _ = Fbank(config)(batch, lengths)
+    monkeypatch.setattr(kaldi_frontend, "CPU_CHUNK_FRAMES", chunk_frames)
+    chunked, _ = Fbank(config)(batch, lengths)
+    torch.testing.assert_close(chunked, expected, rtol=1e-5, atol=1e-4)

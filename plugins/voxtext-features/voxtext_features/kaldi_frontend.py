@@ -24,9 +24,9 @@ from voxtext_features.kaldi_functional import (
     FrameGeometry,
     FramePlan,
     banded_blocks,
+    frame_rows,
     kaldi_mel_bank,
     kaldi_window,
-    layout_frames,
     log_mel_frames,
     parseval_weights,
 )
@@ -161,17 +161,16 @@ class KaldiFrontEnd:
             batch = waveforms.shape[0]
             if max_frames == 0:
                 return waveforms.new_zeros(batch, 0, self.output_dim), frame_lengths
-            flat, frames_per_row = layout_frames(waveforms, lengths, self.geometry, max_frames)
+            rows = frame_rows(waveforms, lengths, self.geometry, max_frames)
             if self.config.dither > 0:
-                # Dither is on the int16 scale (Kaldi's); flat holds unscaled samples.
-                flat.add_(
-                    torch.randn_like(flat), alpha=self.config.dither / self.config.waveform_scale
-                )
+                # Dither is on the int16 scale (Kaldi's); rows hold unscaled samples. Not in
+                # place: with snip_edges the rows are the caller's tensor.
+                noise = torch.randn_like(rows)
+                rows = rows.add(noise, alpha=self.config.dither / self.config.waveform_scale)
             plan = self._plan(waveforms.device)
-            features = log_mel_frames(flat, batch * frames_per_row, self.geometry, plan)
-            features = features.view(batch, frames_per_row, -1)[:, :max_frames]
-            mask = valid_mask(frame_lengths, max_frames).unsqueeze(2)
-            return torch.where(mask, features, 0.0), frame_lengths
+            features = log_mel_frames(rows, max_frames, self.geometry, plan)
+            padding = ~valid_mask(frame_lengths, max_frames)
+            return features.masked_fill_(padding.unsqueeze(2), 0.0), frame_lengths
 
     def _plan(self, device: torch.device) -> FramePlan:
         """Window and mel matrices for ``device``, built once (float32)."""

@@ -178,34 +178,26 @@ def banded_blocks(matrix: torch.Tensor, groups: int) -> list[tuple[int, int, tor
     return blocks
 
 
-def layout_frames(
+def frame_rows(
     waveforms: torch.Tensor, lengths: torch.Tensor, geometry: FrameGeometry, max_frames: int
-) -> tuple[torch.Tensor, int]:
-    """Copy the batch into one flat buffer so that all frames form a single strided view.
+) -> torch.Tensor:
+    """Rows ``(B, L)`` from which frame ``t`` of row ``b`` is ``rows[b, t*shift : t*shift+W]``.
 
-    Row ``b`` occupies ``row_stride`` samples starting at ``b * row_stride``; frame ``t`` of
-    row ``b`` starts at flat frame index ``b * frames_per_row + t``. A few extra frames per row
-    (garbage, discarded) make ``row_stride`` a multiple of the shift and leave room for the
-    reflected edge samples Kaldi uses when ``snip_edges`` is false.
-    Returns the flat buffer and ``frames_per_row``.
+    With ``snip_edges`` that is the padded batch itself (no copy): frames never reach past a
+    row's length. Otherwise rows are rebuilt with Kaldi's reflected samples before 0 and
+    after each row's length, plus a margin that only discarded frames read.
     """
+    if geometry.snip_edges:
+        return waveforms.contiguous()
     batch, width = waveforms.shape
     size, shift = geometry.window_size, geometry.window_shift
-    reflect = 0 if geometry.snip_edges else size
-    frames_per_row = max_frames + math.ceil((size + reflect) / shift)
-    row_stride = frames_per_row * shift
-    flat = waveforms.new_empty(batch * row_stride + size)
-    rows = flat[: batch * row_stride].view(batch, row_stride)
+    row_length = (max_frames - 1) * shift + 2 * size
+    rows = waveforms.new_zeros(batch, row_length)
     offset = geometry.first_sample_offset  # sample index held by rows[:, 0]
-    first, last = max(0, offset), min(width, row_stride + offset)
+    first, last = max(0, offset), min(width, row_length + offset)
     rows[:, first - offset : last - offset] = waveforms[:, first:last]
-    # Zero only what the copy did not write (filling the whole buffer first costs a pass).
-    rows[:, : first - offset].zero_()
-    rows[:, last - offset :].zero_()
-    flat[batch * row_stride :].zero_()
-    if not geometry.snip_edges:
-        _write_reflected_edges(rows, waveforms, lengths, offset, reflect)
-    return flat, frames_per_row
+    _write_reflected_edges(rows, waveforms, lengths, offset, size)
+    return rows
 
 
 def _write_reflected_edges(
@@ -224,7 +216,7 @@ def _write_reflected_edges(
     positions = n + torch.arange(span, device=device)
     columns = (positions - offset).clamp_max(rows.shape[1] - 1)
     values = waveforms.gather(1, _reflect(positions, n))
-    # Columns clamped at the row's end only ever fall in discarded frames.
+    # Columns clamped at the row's end lie in the margin past every valid frame.
     rows.scatter_(1, columns, values)
 
 
@@ -261,43 +253,59 @@ class FramePlan:
 
 
 def log_mel_frames(
-    flat: torch.Tensor, num_frames: int, geometry: FrameGeometry, plan: FramePlan
+    rows: torch.Tensor, max_frames: int, geometry: FrameGeometry, plan: FramePlan
 ) -> torch.Tensor:
-    """Features ``(num_frames, dim)`` of the frames starting at ``f * shift`` in ``flat``.
+    """Features ``(B, max_frames, dim)`` of the frames of ``rows`` (see frame_rows).
 
-    Whole-batch passes (pre-emphasis, frame means and energies, logs) run once; only the
-    spectral work runs per chunk. Few, large operations matter on CPU: each one is a parallel
-    region, and on a loaded machine every region can wait a scheduler slice for its threads.
+    All frames are one strided view ``(B, T, W)``. Whole-batch passes (pre-emphasis, frame
+    means and energies, logs) run once; only the spectral work runs per chunk of frames.
+    Few, large operations matter on CPU: each is a parallel region, and on a loaded machine
+    every region can wait a scheduler slice for its threads.
     """
-    size, shift = geometry.window_size, geometry.window_shift
-    raw = flat.as_strided((num_frames, size), (shift, 1))
+    batch, size = rows.shape[0], geometry.window_size
+    grid = (batch, max_frames, size)
+    strides = (rows.shape[1], geometry.window_shift, 1)
+    raw = rows.as_strided(grid, strides)
     frames, corrections = raw, _FrameCorrections.of(raw, plan)
     if plan.preemphasis != 0.0:
-        emphasised = torch.empty_like(flat)
-        emphasised[0] = flat[0]
-        torch.sub(flat[1:], flat[:-1], alpha=plan.preemphasis, out=emphasised[1:])
-        frames = emphasised.as_strided((num_frames, size), (shift, 1))
-    out = flat.new_empty(num_frames, plan.output_dim)
+        emphasised = torch.empty_like(rows)
+        emphasised[:, 0] = rows[:, 0]
+        torch.sub(rows[:, 1:], rows[:, :-1], alpha=plan.preemphasis, out=emphasised[:, 1:])
+        frames = emphasised.as_strided(grid, strides)
+    out = rows.new_empty(batch, max_frames, plan.output_dim)
     if corrections.raw_energy is not None:
-        out[:, 0] = corrections.raw_energy
+        out[..., 0] = corrections.raw_energy
     chunk = plan.chunk_frames
-    if flat.device.type == "cpu":  # keep each thread's share of a chunk cache-sized
+    if rows.device.type == "cpu":  # keep each thread's share of a chunk cache-sized
         chunk *= torch.get_num_threads()
-    chunk = min(chunk, max(1, num_frames))
-    buffer = flat.new_zeros(chunk, geometry.fft_size)  # columns past the window stay zero
-    power = flat.new_empty(chunk, geometry.fft_size // 2 + 1)
-    for start in range(0, num_frames, chunk):
-        stop = min(num_frames, start + chunk)
+    buffer = rows.new_zeros(min(chunk, batch * max_frames), geometry.fft_size)
+    power = rows.new_empty(buffer.shape[0], geometry.fft_size // 2 + 1)
+    for b0, b1, t0, t1 in _blocks(batch, max_frames, chunk):
+        count = (b1 - b0) * (t1 - t0)
         _frames_to_features(
-            frames[start:stop],
-            corrections.rows(start, stop),
+            frames[b0:b1, t0:t1],
+            corrections.block(b0, b1, t0, t1),
             plan,
-            buffer[: stop - start],
-            power[: stop - start],
-            out[start:stop],
+            buffer[:count],
+            power[:count],
+            out[b0:b1, t0:t1].view(count, -1),
         )
     _take_logs(out, plan)
     return out
+
+
+def _blocks(batch: int, frames: int, chunk: int) -> list[tuple[int, int, int, int]]:
+    """``(row_start, row_stop, frame_start, frame_stop)`` blocks of at most ``chunk`` frames:
+    whole rows together when rows are short, else pieces of one row (so each block's output
+    ``out[b0:b1, t0:t1]`` stays contiguous)."""
+    if frames > chunk:
+        return [
+            (b, b + 1, t, min(frames, t + chunk))
+            for b in range(batch)
+            for t in range(0, frames, chunk)
+        ]
+    rows_per_block = max(1, chunk // frames)
+    return [(b, min(batch, b + rows_per_block), 0, frames) for b in range(0, batch, rows_per_block)]
 
 
 @dataclass(frozen=True)
@@ -306,30 +314,33 @@ class _FrameCorrections:
     (``preemph(x - m) = preemph(x) - m (1 - c)``), the corrected first sample (Kaldi
     pre-emphasises a frame's first sample against itself), and Kaldi's raw energy."""
 
-    dc: torch.Tensor | None  # (frames,)
-    first: torch.Tensor | None  # (frames,) windowed value of column 0, or None if w[0] == 0
-    raw_energy: torch.Tensor | None  # (frames,) scaled, before logs
+    dc: torch.Tensor | None  # (B, T)
+    first: torch.Tensor | None  # (B, T) windowed value of column 0, or None if w[0] == 0
+    raw_energy: torch.Tensor | None  # (B, T) scaled, before logs
 
     @classmethod
     def of(cls, raw: torch.Tensor, plan: FramePlan) -> _FrameCorrections:
         keep = 1.0 - plan.preemphasis
-        sums = raw.sum(dim=1) if plan.remove_dc_offset else None
-        dc = sums * (keep / raw.shape[1]) if sums is not None else None
+        size = raw.shape[-1]
+        sums = raw.sum(dim=-1) if plan.remove_dc_offset else None
+        dc = sums * (keep / size) if sums is not None else None
         first = None
         if plan.preemphasis != 0.0 and plan.window_first != 0.0:
-            first = raw[:, 0] * keep if dc is None else raw[:, 0] * keep - dc
+            first = raw[..., 0] * keep if dc is None else raw[..., 0] * keep - dc
             first = first * plan.window_first
         energy = None
         if plan.energy == "raw":
             energy = torch.linalg.vecdot(raw, raw)
             if sums is not None:  # sum (x - m)^2 = sum x^2 - (sum x)^2 / n
-                energy = energy - sums.square() / raw.shape[1]
+                energy = energy - sums.square() / size
             energy = energy.clamp_min(0.0) * plan.raw_energy_gain
         return cls(dc, first, energy)
 
-    def rows(self, start: int, stop: int) -> _FrameCorrections:
+    def block(self, b0: int, b1: int, t0: int, t1: int) -> _FrameCorrections:
+        """The corrections of one block of frames, flattened like the block's frames."""
+        values = (self.dc, self.first, self.raw_energy)
         return _FrameCorrections(
-            *(None if t is None else t[start:stop] for t in (self.dc, self.first, self.raw_energy))
+            *(None if t is None else t[b0:b1, t0:t1].reshape(-1) for t in values)
         )
 
 
@@ -341,15 +352,16 @@ def _frames_to_features(
     power: torch.Tensor,
     out: torch.Tensor,
 ) -> None:
-    """Window, rfft, power and mel bank for one chunk of (pre-emphasised) frames."""
-    windowed = buffer[:, : frames.shape[1]]
-    torch.mul(frames, plan.window, out=windowed)
+    """Window, rfft, power and mel bank for a block ``(rows, frames, W)`` of frames."""
+    count, size = buffer.shape[0], frames.shape[-1]
+    windowed = buffer[:, :size]
+    torch.mul(frames, plan.window, out=windowed.view(frames.shape))
     if corrections.dc is not None:
         windowed.addr_(corrections.dc, plan.window, alpha=-1.0)
     if corrections.first is not None:
         windowed[:, 0] = corrections.first
     # rfft(out=...) measured slower than letting it allocate (it copies from a temporary).
-    squares = torch.view_as_real(torch.fft.rfft(buffer, dim=1)).reshape(len(frames), -1)
+    squares = torch.view_as_real(torch.fft.rfft(buffer, dim=1)).reshape(count, -1)
     # |X|^2 as an in-place square and a strided add: far faster than abs() or a sum over a
     # trailing axis of 2 (measured 0.2 ms vs 2.8 ms and 5 ms per 2048 frames).
     values = torch.add(squares.square_()[:, 0::2], squares[:, 1::2], out=power)
@@ -370,6 +382,6 @@ def _take_logs(out: torch.Tensor, plan: FramePlan) -> None:
     if plan.use_log_fbank:
         out.clamp_min_(FLT_EPSILON).log_()
     elif plan.energy is not None:
-        out[:, 0] = out[:, 0].clamp_min(FLT_EPSILON).log()
+        out[..., 0] = out[..., 0].clamp_min(FLT_EPSILON).log()
     if plan.energy is not None and plan.log_energy_floor is not None:
-        out[:, 0].clamp_min_(plan.log_energy_floor)
+        out[..., 0].clamp_min_(plan.log_energy_floor)
