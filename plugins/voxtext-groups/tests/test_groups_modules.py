@@ -170,3 +170,28 @@ def test_misconfigurations_are_named():
         )
     with pytest.raises(ConfigError, match="placement"):
         build_strategies([ComponentSpec("dialect-adapters", {"placement": "everywhere"})])
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_bf16_forward_backward_with_every_extension_and_group_dro(audio):
+    from voxtext_groups.configs import GroupDroConfig
+    from voxtext_groups.group_dro import GroupDroLoss
+
+    from voxtext.asr.losses import group_aware_loss
+
+    model = build(*EVERYTHING).cuda().train()
+    waveforms, lengths = (t.cuda() for t in audio)
+    batch = {
+        "waveforms": waveforms,
+        "lengths": lengths,
+        "targets": torch.tensor([1, 2, 3, 1, 2, 3, 4, 5], device="cuda"),
+        "target_lengths": torch.tensor([2, 2, 2, 2], device="cuda"),
+        "group_ids": GROUP_IDS.cuda(),
+    }
+    dro = GroupDroLoss(VOCABULARY.values, GroupDroConfig(step_size=0.5))
+    with torch.autocast("cuda", dtype=torch.bfloat16):
+        output = group_aware_loss(dro)(model, batch, torch.Generator().manual_seed(0))
+    assert output.loss_sum.dtype == torch.float32 and torch.isfinite(output.loss_sum)
+    output.loss_sum.backward()
+    assert all(p.grad is None or torch.isfinite(p.grad).all() for p in model.parameters())
+    assert "dro_weight/south" in output.stats
