@@ -55,6 +55,7 @@ def trainer(max_steps: int, eval_every: int, **extra: Any) -> dict[str, Any]:
         "metric": "dev_worst_cer",
         "progress": False,
         "seed": 5,
+        "device": "cpu",  # bitwise resume; CUDA is covered in voxtext-groups tests
         **extra,
     }
 

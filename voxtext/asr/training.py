@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -26,7 +27,6 @@ from voxtext.asr.scoring import grouped_error_rates
 from voxtext.components import build_component
 from voxtext.config import to_dict
 from voxtext.data.manifest import Utterance, read_manifest
-from voxtext.protocols import GroupLoss
 from voxtext.train import (
     DurationBatchSampler,
     LossFn,
@@ -84,24 +84,15 @@ def train(config: ASRConfig, *, resume: bool = False) -> TrainResult:
         else None,
         "vocab_size": int(tokenizer.vocab_size),
     }
-    loss_fn: LossFn = ctc_loss
-    weights: list[float] | None = None
-    extra_state: dict[str, Any] = {}
-    if vocabulary is not None:
-        metadata["groups"] = {
-            **vocabulary.to_dict(),
-            "module_roles": assembled.group_module_roles,
-        }
-        weights, group_loss = _group_training(strategies, assembled, dataset)
-        loss_fn = group_aware_loss(group_loss)
-        if group_loss is not None:
-            extra_state["group_loss"] = group_loss
+    plan = _group_plan(vocabulary, strategies, assembled, dataset)
+    if plan.metadata is not None:
+        metadata["groups"] = plan.metadata
     sampler = DurationBatchSampler(
         [u.duration for u in utterances],
         config.data.max_batch_seconds,
         max_batch_size=config.data.max_batch_size,
         seed=config.trainer.seed,
-        weights=weights,
+        weights=plan.weights,
         ids=[u.id for u in utterances],
     )
     batches = SampledBatches(dataset, sampler, collate, num_workers=config.data.num_workers)
@@ -109,24 +100,45 @@ def train(config: ASRConfig, *, resume: bool = False) -> TrainResult:
     trainer = Trainer(
         config.trainer,
         model,
-        loss_fn,
+        plan.loss_fn,
         batches,
         config.out_dir,
         evaluate=evaluate,
         metadata=metadata,
-        extra_state=extra_state,
+        extra_state=plan.extra_state,
     )
     return trainer.fit(resume=resume)
 
 
-def _group_training(
-    strategies: list[Strategy], assembled: Assembled, dataset: UtteranceDataset
-) -> tuple[list[float] | None, GroupLoss | None]:
+@dataclass
+class _GroupPlan:
+    """What group-aware training changes: the loss, the sampling weights, state to resume
+    (the group loss's weights) and the checkpoint's ``groups`` metadata."""
+
+    loss_fn: LossFn = ctc_loss
+    weights: list[float] | None = None
+    extra_state: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] | None = None
+
+
+def _group_plan(
+    vocabulary: GroupVocabulary | None,
+    strategies: list[Strategy],
+    assembled: Assembled,
+    dataset: UtteranceDataset,
+) -> _GroupPlan:
     """The strategies' sampling weights (one per training utterance) and group loss."""
+    if vocabulary is None:
+        return _GroupPlan()
     context = assembled.group_context
     assert context is not None, "assemble() builds the group context when given groups"
-    weights = combined_sampling_weights(strategies, dataset.group_ids, context)
-    return weights, combined_group_loss(strategies, context)
+    group_loss = combined_group_loss(strategies, context)
+    return _GroupPlan(
+        loss_fn=group_aware_loss(group_loss),
+        weights=combined_sampling_weights(strategies, dataset.group_ids, context),
+        extra_state={"group_loss": group_loss} if group_loss is not None else {},
+        metadata={**vocabulary.to_dict(), "module_roles": assembled.group_module_roles},
+    )
 
 
 def _training_utterances(config: ASRConfig) -> list[Utterance]:
