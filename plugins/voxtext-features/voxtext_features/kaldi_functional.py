@@ -252,6 +252,11 @@ class FramePlan:
         return int(self.energy is not None) + sum(b.shape[1] for _, _, b in self.mel_blocks)
 
 
+def frame_view(rows: torch.Tensor, frames: int, shift: int, size: int) -> torch.Tensor:
+    """Frames ``(B, frames, size)`` of contiguous ``rows`` ``(B, L)`` as a strided view."""
+    return rows.as_strided((rows.shape[0], frames, size), (rows.shape[1], shift, 1))
+
+
 def log_mel_frames(
     rows: torch.Tensor, max_frames: int, geometry: FrameGeometry, plan: FramePlan
 ) -> torch.Tensor:
@@ -262,16 +267,14 @@ def log_mel_frames(
     Few, large operations matter on CPU: each is a parallel region, and on a loaded machine
     every region can wait a scheduler slice for its threads.
     """
-    batch, size = rows.shape[0], geometry.window_size
-    grid = (batch, max_frames, size)
-    strides = (rows.shape[1], geometry.window_shift, 1)
-    raw = rows.as_strided(grid, strides)
-    frames, corrections = raw, _FrameCorrections.of(raw, plan)
+    batch, shift = rows.shape[0], geometry.window_shift
+    raw = frame_view(rows, max_frames, shift, geometry.window_size)
+    frames, corrections = raw, _FrameCorrections.of(rows, raw, plan)
     if plan.preemphasis != 0.0:
         emphasised = torch.empty_like(rows)
         emphasised[:, 0] = rows[:, 0]
         torch.sub(rows[:, 1:], rows[:, :-1], alpha=plan.preemphasis, out=emphasised[:, 1:])
-        frames = emphasised.as_strided(grid, strides)
+        frames = frame_view(emphasised, max_frames, shift, geometry.window_size)
     out = rows.new_empty(batch, max_frames, plan.output_dim)
     if corrections.raw_energy is not None:
         out[..., 0] = corrections.raw_energy
@@ -319,7 +322,8 @@ class _FrameCorrections:
     raw_energy: torch.Tensor | None  # (B, T) scaled, before logs
 
     @classmethod
-    def of(cls, raw: torch.Tensor, plan: FramePlan) -> _FrameCorrections:
+    def of(cls, rows: torch.Tensor, raw: torch.Tensor, plan: FramePlan) -> _FrameCorrections:
+        """From ``rows`` (B, L) and their frame view ``raw`` (B, T, W)."""
         keep = 1.0 - plan.preemphasis
         size = raw.shape[-1]
         sums = raw.sum(dim=-1) if plan.remove_dc_offset else None
@@ -330,7 +334,9 @@ class _FrameCorrections:
             first = first * plan.window_first
         energy = None
         if plan.energy == "raw":
-            energy = torch.linalg.vecdot(raw, raw)
+            # Square the samples once, then sum overlapping frames of squares: 2.5x less work
+            # than squaring every frame (linalg.vecdot materialises raw * raw).
+            energy = frame_view(rows.square(), raw.shape[1], raw.stride(1), size).sum(dim=-1)
             if sums is not None:  # sum (x - m)^2 = sum x^2 - (sum x)^2 / n
                 energy = energy - sums.square() / size
             energy = energy.clamp_min(0.0) * plan.raw_energy_gain
