@@ -50,13 +50,23 @@ class Provenance:
     config: Mapping[str, Any]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "name": self.name, "plugin": self.plugin,
-                "version": self.version, "config": dict(self.config)}
+        return {
+            "kind": self.kind,
+            "name": self.name,
+            "plugin": self.plugin,
+            "version": self.version,
+            "config": dict(self.config),
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Provenance:
-        return cls(data["kind"], data["name"], data["plugin"], data["version"],
-                   dict(data.get("config") or {}))
+        return cls(
+            data["kind"],
+            data["name"],
+            data["plugin"],
+            data["version"],
+            dict(data.get("config") or {}),
+        )
 
 
 def build_component(kind: str, spec: ComponentSpec, *, where: str) -> tuple[Any, Provenance]:
@@ -72,16 +82,24 @@ def build_component(kind: str, spec: ComponentSpec, *, where: str) -> tuple[Any,
     except ConfigError as exc:
         raise ConfigError(f"{where} ({spec.name}): {exc}") from None
     component = entry.factory(config) if entry.config is not None else entry.factory()
-    record = Provenance(kind, spec.name, entry.plugin.name, entry.plugin.version,
-                        to_dict(config) if config is not None else {})
+    record = Provenance(
+        kind,
+        spec.name,
+        entry.plugin.name,
+        entry.plugin.version,
+        to_dict(config) if config is not None else {},
+    )
     return component, record
 
 
 def rebuild_component(record: Provenance, *, source: str) -> Any:
     """Build the component a checkpoint recorded, checking its plugin is still there."""
     check_provenance([record], source=source)
-    return build_component(record.kind, ComponentSpec(record.name, record.config),
-                           where=f"{source}: {record.kind} '{record.name}'")[0]
+    return build_component(
+        record.kind,
+        ComponentSpec(record.name, record.config),
+        where=f"{source}: {record.kind} '{record.name}'",
+    )[0]
 
 
 def check_provenance(records: Sequence[Provenance], *, source: str) -> None:
@@ -91,14 +109,19 @@ def check_provenance(records: Sequence[Provenance], *, source: str) -> None:
     for record in records:
         reg = registry(record.kind)
         if record.name not in reg:
-            missing.append(f"{record.kind} '{record.name}' from plugin {record.plugin} "
-                           f"{record.version}")
+            missing.append(
+                f"{record.kind} '{record.name}' from plugin {record.plugin} {record.version}"
+            )
             continue
         now = reg.get(record.name).plugin
         if now.name != record.plugin or now.version != record.version:
-            warnings.warn(f"{source}: {record.kind} '{record.name}' was built with plugin "
-                          f"{record.plugin} {record.version}, now provided by {now}; results "
-                          "may differ", PluginWarning, stacklevel=2)
+            warnings.warn(
+                f"{source}: {record.kind} '{record.name}' was built with plugin "
+                f"{record.plugin} {record.version}, now provided by {now}; results "
+                "may differ",
+                PluginWarning,
+                stacklevel=2,
+            )
     if missing:
         raise VoxtextError(
             f"{source} needs components that no installed plugin provides: "
