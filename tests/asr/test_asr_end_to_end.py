@@ -113,3 +113,12 @@ def test_missing_encoder_plugin_is_named_on_load(trained):
     message = str(info.value)
     assert "encoders 'conformer' from plugin voxtext-encoders 0.1.0" in message
     assert "pip install" in message
+
+
+def test_transcribe_group_option(trained, capsys):
+    rows = [json.loads(line) for line in trained["manifest"].open()]
+    audio = str(trained["manifest"].parent / rows[0]["audio"])
+    assert cli.main(["transcribe", str(trained["run"]), audio, "--group", "dialect=north"]) == 0
+    assert capsys.readouterr().out.strip().split("\t")[1] == rows[0]["text"]
+    assert cli.main(["transcribe", str(trained["run"]), audio, "--group", "dialect"]) == 2
+    assert "expected ATTR=VALUE" in capsys.readouterr().err

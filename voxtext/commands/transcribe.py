@@ -29,6 +29,14 @@ def add_decoder_arguments(parser: argparse.ArgumentParser) -> None:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("checkpoint", type=Path, help="run folder or checkpoint folder")
     parser.add_argument("audio", type=Path, nargs="+", help="audio files (any soundfile format)")
+    parser.add_argument(
+        "--group",
+        action="append",
+        default=[],
+        metavar="ATTR=VALUE",
+        help="the speakers' group for a group-aware model, e.g. dialect=en-029 "
+        "(default: the model's unknown-group path)",
+    )
     add_decoder_arguments(parser)
 
 
@@ -47,8 +55,22 @@ def load(args: argparse.Namespace) -> Recognizer:
     return recognizer
 
 
+def parse_groups(pairs: list[str]) -> dict[str, str]:
+    from voxtext.errors import ConfigError
+
+    groups = {}
+    for pair in pairs:
+        attribute, sep, value = pair.partition("=")
+        if not sep or not attribute or not value:
+            raise ConfigError(f"--group {pair!r}: expected ATTR=VALUE, e.g. --group dialect=yue")
+        groups[attribute] = value
+    return groups
+
+
 def run(args: argparse.Namespace) -> int:
     recognizer = load(args)
-    for path, text in zip(args.audio, recognizer.transcribe(args.audio), strict=True):
+    groups = parse_groups(args.group)
+    texts = recognizer.transcribe(args.audio, groups=[groups] * len(args.audio))
+    for path, text in zip(args.audio, texts, strict=True):
         print(f"{path}\t{text}")
     return 0
