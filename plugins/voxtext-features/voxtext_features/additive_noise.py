@@ -7,45 +7,11 @@ with no other non-empty utterance in its batch is left clean, as is a silent row
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
-
 import torch
 
-from voxtext.errors import ConfigError
-from voxtext_features.batch_checks import (
-    check_generator,
-    check_padded_batch,
-    check_range,
-    uniform,
-    valid_mask,
-)
-
-NoiseType = Literal["white", "pink", "babble"]
-
-
-@dataclass(frozen=True)
-class AdditiveNoiseConfig:
-    """SNR in dB uniform in ``snr_db_range``; the noise type uniform over ``noise_types``;
-    each row is noised with probability ``probability``."""
-
-    snr_db_range: tuple[float, float] = (5.0, 25.0)
-    noise_types: tuple[NoiseType, ...] = ("white", "pink", "babble")
-    babble_speakers: int = 3
-    probability: float = 1.0
-
-    def __post_init__(self) -> None:
-        check_range(self.snr_db_range, "snr_db_range")
-        unknown = [t for t in self.noise_types if t not in ("white", "pink", "babble")]
-        if not self.noise_types or unknown:
-            raise ConfigError(
-                f"noise_types={self.noise_types} must be a non-empty list of "
-                "'white', 'pink', 'babble'"
-            )
-        if self.babble_speakers < 1:
-            raise ConfigError(f"babble_speakers={self.babble_speakers} must be >= 1")
-        if not 0.0 <= self.probability <= 1.0:
-            raise ConfigError(f"probability={self.probability} must lie in [0, 1]")
+from voxtext_features.batch_checks import check_generator, check_padded_batch, uniform, valid_mask
+from voxtext_features.configs import AdditiveNoiseConfig
+from voxtext_features.configs import NoiseType as NoiseType  # re-exported
 
 
 def pink_from_white(white: torch.Tensor) -> torch.Tensor:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from voxtext.errors import DataError
+from voxtext_features.configs import check_range as check_range  # re-exported
 
 
 def check_padded_batch(
@@ -73,13 +74,3 @@ def uniform(
     """
     draws = torch.rand(shape, generator=generator, device=generator.device, dtype=torch.float64)
     return (low + (high - low) * draws).to(device)
-
-
-def check_range(values: tuple[float, float], name: str, *, low: float | None = None) -> None:
-    """A ``(min, max)`` config field: two numbers, ordered, optionally above ``low``."""
-    from voxtext.errors import ConfigError
-
-    if len(values) != 2 or values[0] > values[1]:
-        raise ConfigError(f"{name}={values} must be (min, max) with min <= max")
-    if low is not None and values[0] < low:
-        raise ConfigError(f"{name}={values} must be >= {low}")

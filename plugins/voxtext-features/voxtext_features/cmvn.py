@@ -8,26 +8,13 @@ accumulated over a training manifest with ``accumulate(features, lengths)``, kep
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import torch
 
-from voxtext.errors import ConfigError, DataError, VoxtextError
+from voxtext.errors import DataError, VoxtextError
 from voxtext_features.batch_checks import check_padded_batch, valid_mask
-
-
-@dataclass(frozen=True)
-class CmvnConfig:
-    """``normalize_variance``: also divide by the standard deviation (else only subtract the
-    mean). ``variance_floor`` keeps near-constant dimensions from blowing up."""
-
-    normalize_variance: bool = True
-    variance_floor: float = 1e-10
-
-    def __post_init__(self) -> None:
-        if not self.variance_floor > 0:
-            raise ConfigError(f"variance_floor={self.variance_floor} must be > 0")
+from voxtext_features.configs import CmvnConfig
 
 
 def masked_sums(features: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, ...]:

@@ -2,24 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 
-from voxtext_features.kaldi_frontend import KaldiFrameConfig, KaldiFrontEnd
-
-
-@dataclass(frozen=True)
-class FbankConfig(KaldiFrameConfig):
-    """Kaldi's ``compute-fbank-feats`` options (see ``KaldiFrameConfig`` for the shared ones).
-
-    Input: float waveforms in [-1, 1] (``waveform_scale`` 32768 maps them to Kaldi's int16
-    scale). Output ``(batch, frames, num_mel_bins + use_energy)``; with ``use_energy`` the
-    log-energy is column 0, as in Kaldi.
-    """
-
-    use_log_fbank: bool = True
-    use_power: bool = True
+from voxtext_features.configs import FbankConfig
+from voxtext_features.kaldi_frontend import KaldiFrontEnd
 
 
 class Fbank:

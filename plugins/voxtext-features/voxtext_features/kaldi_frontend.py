@@ -1,4 +1,5 @@
-"""The options Kaldi's fbank and MFCC share, and the batched front end that computes them.
+"""The batched front end Kaldi's fbank and MFCC share (their shared options,
+``KaldiFrameConfig``, live in ``configs.py`` so registering the plugin needs no torch).
 
 Waveform scale: Kaldi reads int16 samples and applies all its constants (``dither``,
 ``energy_floor``, the ``FLT_EPSILON`` log floor) on that scale. voxtext passes audio around as
@@ -11,17 +12,16 @@ values. The scale is folded into the mel bank, so it costs nothing.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Literal
 
 import torch
 
 from voxtext.errors import ConfigError
 from voxtext_features.batch_checks import check_padded_batch, valid_mask
+from voxtext_features.configs import KaldiFrameConfig
+from voxtext_features.configs import WindowType as WindowType  # re-exported
 from voxtext_features.kaldi_functional import (
     CPU_CHUNK_FRAMES,
     GPU_CHUNK_FRAMES,
-    FrameGeometry,
     FramePlan,
     banded_blocks,
     frame_rows,
@@ -35,86 +35,6 @@ from voxtext_features.kaldi_functional import (
 # unlike 1, 3 or 4, stayed fast on 2 threads of a loaded machine (MKL's threading choice
 # for other shapes cost up to 15x there); 1 block is the plain dense matmul.
 MEL_MATMUL_BLOCKS = 2
-WindowType = Literal["povey", "hamming", "hanning", "rectangular", "blackman", "sine"]
-
-
-@dataclass(frozen=True)
-class KaldiFrameConfig:
-    """Kaldi's frame-extraction, mel and energy options (``compute-fbank-feats --help``).
-
-    Differences from Kaldi's command-line defaults, on purpose: ``num_mel_bins`` 80 (23 in
-    Kaldi) and ``dither`` 0 (1 in Kaldi) so features are deterministic by default.
-    ``dither`` is on the int16 scale, like Kaldi's, and draws from torch's global RNG.
-    ``high_freq <= 0`` is an offset below Nyquist.
-    """
-
-    sample_rate: int = 16000
-    waveform_scale: float = 32768.0
-    frame_length_ms: float = 25.0
-    frame_shift_ms: float = 10.0
-    dither: float = 0.0
-    preemphasis_coefficient: float = 0.97
-    remove_dc_offset: bool = True
-    window_type: WindowType = "povey"
-    blackman_coeff: float = 0.42
-    round_to_power_of_two: bool = True
-    snip_edges: bool = True
-    num_mel_bins: int = 80
-    low_freq: float = 20.0
-    high_freq: float = 0.0
-    use_energy: bool = False
-    raw_energy: bool = True
-    energy_floor: float = 0.0
-
-    def __post_init__(self) -> None:
-        problems = _frame_option_problems(self)
-        if problems:
-            raise ConfigError("; ".join(problems))
-
-    @property
-    def geometry(self) -> FrameGeometry:
-        return FrameGeometry.from_ms(
-            self.sample_rate,
-            self.frame_length_ms,
-            self.frame_shift_ms,
-            self.round_to_power_of_two,
-            self.snip_edges,
-        )
-
-
-def _frame_option_problems(config: KaldiFrameConfig) -> list[str]:
-    problems = []
-    positive = ("sample_rate", "waveform_scale", "frame_length_ms", "frame_shift_ms")
-    for name in positive:
-        if not getattr(config, name) > 0:
-            problems.append(f"{name}={getattr(config, name)} must be > 0")
-    if not problems:
-        geometry = config.geometry
-        if geometry.window_size < 2 or geometry.window_shift < 1:
-            problems.append(
-                f"frame_length_ms={config.frame_length_ms} and frame_shift_ms="
-                f"{config.frame_shift_ms} give {geometry.window_size} and "
-                f"{geometry.window_shift} samples at {config.sample_rate} Hz; need >= 2 and >= 1"
-            )
-    if config.dither < 0 or config.energy_floor < 0:
-        problems.append(
-            f"dither={config.dither} and energy_floor={config.energy_floor} must be >= 0"
-        )
-    if not 0.0 <= config.preemphasis_coefficient <= 1.0:
-        problems.append(
-            f"preemphasis_coefficient={config.preemphasis_coefficient} must lie in [0, 1]"
-        )
-    if config.num_mel_bins <= 3:
-        problems.append(f"num_mel_bins={config.num_mel_bins} must be > 3")
-    nyquist = 0.5 * config.sample_rate
-    high = config.high_freq + nyquist if config.high_freq <= 0 else config.high_freq
-    if not (0.0 <= config.low_freq < high <= nyquist):
-        problems.append(
-            f"low_freq={config.low_freq}, high_freq={config.high_freq} (effective {high}) must "
-            f"satisfy 0 <= low_freq < high_freq <= Nyquist ({nyquist} Hz); high_freq <= 0 is an "
-            "offset below Nyquist"
-        )
-    return problems
 
 
 class KaldiFrontEnd:

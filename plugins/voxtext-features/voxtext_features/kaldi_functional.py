@@ -27,6 +27,8 @@ from dataclasses import dataclass
 
 import torch
 
+from voxtext_features.configs import FrameGeometry as FrameGeometry  # re-exported
+
 # Kaldi floors energies with std::numeric_limits<float>::epsilon() before taking logs.
 FLT_EPSILON = float(torch.finfo(torch.float32).eps)
 WINDOW_TYPES = ("povey", "hamming", "hanning", "rectangular", "blackman", "sine")
@@ -35,47 +37,6 @@ WINDOW_TYPES = ("povey", "hamming", "hanning", "rectangular", "blackman", "sine"
 # beat 1024 by avoiding small parallel regions). GPUs take big chunks; the cap bounds memory.
 CPU_CHUNK_FRAMES = 1024
 GPU_CHUNK_FRAMES = 1 << 17
-
-
-@dataclass(frozen=True)
-class FrameGeometry:
-    """Samples per window, per shift, and the FFT size (window rounded up to a power of 2)."""
-
-    window_size: int
-    window_shift: int
-    fft_size: int
-    snip_edges: bool
-
-    @classmethod
-    def from_ms(
-        cls,
-        sample_rate: float,
-        frame_length_ms: float,
-        frame_shift_ms: float,
-        round_to_power_of_two: bool,
-        snip_edges: bool,
-    ) -> FrameGeometry:
-        # Same truncation as Kaldi's FrameExtractionOptions::WindowSize()/WindowShift().
-        size = int(sample_rate * 0.001 * frame_length_ms)
-        shift = int(sample_rate * 0.001 * frame_shift_ms)
-        fft_size = 1 << max(0, (size - 1).bit_length()) if round_to_power_of_two else size
-        return cls(size, shift, fft_size, snip_edges)
-
-    def num_frames(self, lengths: torch.Tensor) -> torch.Tensor:
-        """Frames Kaldi produces for signals of ``lengths`` samples (int64, same shape)."""
-        lengths = lengths.to(torch.int64)
-        if self.snip_edges:
-            full = 1 + (lengths - self.window_size) // self.window_shift
-            return torch.where(lengths < self.window_size, torch.zeros_like(lengths), full)
-        # Kaldi rounds length / shift to the nearest integer when edges are not snipped.
-        return (lengths + self.window_shift // 2) // self.window_shift
-
-    @property
-    def first_sample_offset(self) -> int:
-        """Sample index of frame 0's first sample (negative: it starts before the signal)."""
-        if self.snip_edges:
-            return 0
-        return self.window_shift // 2 - self.window_size // 2
 
 
 def kaldi_window(

@@ -8,79 +8,14 @@ numpy), so the numbers are librosa's exactly. Input is float audio in [-1, 1], a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import torch
 
-from voxtext.errors import ConfigError
 from voxtext_features.batch_checks import check_padded_batch, valid_mask
-
-PadMode = Literal["constant", "edge", "reflect", "symmetric", "linear_ramp"]
-
-
-@dataclass(frozen=True)
-class LibrosaMelConfig:
-    """``librosa.feature.melspectrogram`` arguments, then an optional log.
-
-    ``log``: ``"none"`` (mel power as is), ``"log"`` (``ln(S + log_offset)``) or ``"db"``
-    (``librosa.power_to_db(S, ref=1.0, amin=amin, top_db=top_db)``; ``top_db`` is relative to
-    each utterance's maximum, as in librosa). ``win_length`` 0 means ``n_fft``; ``fmax`` 0
-    means Nyquist; ``mel_norm`` "none" means no area normalisation.
-    """
-
-    sample_rate: int = 16000
-    n_fft: int = 400
-    hop_length: int = 160
-    win_length: int = 0
-    window: str = "hann"
-    center: bool = True
-    pad_mode: PadMode = "constant"
-    power: float = 2.0
-    n_mels: int = 80
-    fmin: float = 0.0
-    fmax: float = 0.0
-    htk: bool = False
-    mel_norm: Literal["slaney", "none"] = "slaney"
-    log: Literal["none", "log", "db"] = "log"
-    log_offset: float = 1e-6
-    amin: float = 1e-10
-    top_db: float | None = 80.0
-
-    def __post_init__(self) -> None:
-        _check_stft_options(self)
-
-
-@dataclass(frozen=True)
-class LibrosaMfccConfig:
-    """``librosa.feature.mfcc`` arguments (which takes ``power_to_db`` of the mel spectrogram
-    with top_db 80 internally), with the same mel/STFT fields as ``librosa-mel``."""
-
-    sample_rate: int = 16000
-    n_mfcc: int = 13
-    dct_type: Literal[1, 2, 3] = 2
-    dct_norm: Literal["ortho", "none"] = "ortho"
-    lifter: float = 0.0
-    n_fft: int = 400
-    hop_length: int = 160
-    win_length: int = 0
-    window: str = "hann"
-    center: bool = True
-    pad_mode: PadMode = "constant"
-    power: float = 2.0
-    n_mels: int = 40
-    fmin: float = 0.0
-    fmax: float = 0.0
-    htk: bool = False
-    mel_norm: Literal["slaney", "none"] = "slaney"
-
-    def __post_init__(self) -> None:
-        _check_stft_options(self)
-        if not 1 <= self.n_mfcc <= self.n_mels:
-            raise ConfigError(f"n_mfcc={self.n_mfcc} must lie in [1, n_mels={self.n_mels}]")
-        if self.lifter < 0:
-            raise ConfigError(f"lifter={self.lifter} must be >= 0")
+from voxtext_features.configs import LibrosaMelConfig, LibrosaMfccConfig
+from voxtext_features.configs import PadMode as PadMode  # re-exported
 
 
 def mel_kwargs(config: LibrosaMelConfig | LibrosaMfccConfig) -> dict[str, Any]:
@@ -99,25 +34,6 @@ def mel_kwargs(config: LibrosaMelConfig | LibrosaMfccConfig) -> dict[str, Any]:
         "fmax": config.fmax or None,
         "htk": config.htk,
     }
-
-
-def _check_stft_options(config: LibrosaMelConfig | LibrosaMfccConfig) -> None:
-    problems = [
-        f"{name}={getattr(config, name)} must be > 0"
-        for name in ("sample_rate", "n_fft", "hop_length", "n_mels", "power")
-        if not getattr(config, name) > 0
-    ]
-    if not 0 <= config.win_length <= config.n_fft:
-        problems.append(
-            f"win_length={config.win_length} must lie in [0, n_fft={config.n_fft}] (0: n_fft)"
-        )
-    if not 0 <= config.fmin < (config.fmax or config.sample_rate / 2) <= config.sample_rate / 2:
-        problems.append(
-            f"fmin={config.fmin}, fmax={config.fmax} must satisfy 0 <= fmin < fmax "
-            f"<= {config.sample_rate / 2} (fmax 0: Nyquist)"
-        )
-    if problems:
-        raise ConfigError("; ".join(problems))
 
 
 class _PerUtterance:

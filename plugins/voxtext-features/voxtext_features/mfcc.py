@@ -3,32 +3,11 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import torch
 
-from voxtext.errors import ConfigError
-from voxtext_features.kaldi_frontend import KaldiFrameConfig, KaldiFrontEnd
-
-
-@dataclass(frozen=True)
-class MfccConfig(KaldiFrameConfig):
-    """Kaldi's ``compute-mfcc-feats`` options, with Kaldi's defaults for MFCC (23 mel bins,
-    13 cepstra, lifter 22, log-energy in place of C0). Input scale as for ``fbank``."""
-
-    num_mel_bins: int = 23
-    use_energy: bool = True
-    num_ceps: int = 13
-    cepstral_lifter: float = 22.0
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if not 1 <= self.num_ceps <= self.num_mel_bins:
-            raise ConfigError(
-                f"num_ceps={self.num_ceps} must lie in [1, num_mel_bins={self.num_mel_bins}]"
-            )
-        if self.cepstral_lifter < 0:
-            raise ConfigError(f"cepstral_lifter={self.cepstral_lifter} must be >= 0 (0: none)")
+from voxtext_features.configs import MfccConfig
+from voxtext_features.kaldi_frontend import KaldiFrontEnd
 
 
 def kaldi_dct_matrix(num_ceps: int, num_bins: int) -> torch.Tensor:

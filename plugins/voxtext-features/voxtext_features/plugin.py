@@ -1,47 +1,110 @@
 """voxtext hooks of the speech front end: extractors, normalisers and augmentations.
 
-Only configs and classes are named here; librosa is imported when a librosa extractor runs.
+Registering is cheap: the configs live in ``configs.py`` (no torch, numpy or librosa), and each
+factory imports its component module (torch; numpy for the librosa extractors, which import
+librosa only when they run) when called, so listing plugins or writing a report does not pay
+for importing torch.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from voxtext import hookimpl
 from voxtext.hookspecs import Register
-from voxtext_features.additive_noise import AdditiveNoise, AdditiveNoiseConfig
-from voxtext_features.cmvn import CmvnConfig, GlobalCmvn, UtteranceCmvn
-from voxtext_features.fbank import Fbank, FbankConfig
-from voxtext_features.librosa_features import (
-    LibrosaMel,
+from voxtext_features.configs import (
+    AdditiveNoiseConfig,
+    CmvnConfig,
+    FbankConfig,
     LibrosaMelConfig,
-    LibrosaMfcc,
     LibrosaMfccConfig,
+    MfccConfig,
+    SpecAugmentConfig,
+    SpeedPerturbConfig,
+    VolumeConfig,
 )
-from voxtext_features.mfcc import Mfcc, MfccConfig
-from voxtext_features.spec_augment import SpecAugment, SpecAugmentConfig
-from voxtext_features.speed_perturb import SpeedPerturb, SpeedPerturbConfig
-from voxtext_features.volume import Volume, VolumeConfig
+
+
+def _fbank(config: FbankConfig) -> Any:
+    from voxtext_features.fbank import Fbank
+
+    return Fbank(config)
+
+
+def _mfcc(config: MfccConfig) -> Any:
+    from voxtext_features.mfcc import Mfcc
+
+    return Mfcc(config)
+
+
+def _librosa_mel(config: LibrosaMelConfig) -> Any:
+    from voxtext_features.librosa_features import LibrosaMel
+
+    return LibrosaMel(config)
+
+
+def _librosa_mfcc(config: LibrosaMfccConfig) -> Any:
+    from voxtext_features.librosa_features import LibrosaMfcc
+
+    return LibrosaMfcc(config)
+
+
+def _utterance_cmvn(config: CmvnConfig) -> Any:
+    from voxtext_features.cmvn import UtteranceCmvn
+
+    return UtteranceCmvn(config)
+
+
+def _global_cmvn(config: CmvnConfig) -> Any:
+    from voxtext_features.cmvn import GlobalCmvn
+
+    return GlobalCmvn(config)
+
+
+def _spec_augment(config: SpecAugmentConfig) -> Any:
+    from voxtext_features.spec_augment import SpecAugment
+
+    return SpecAugment(config)
+
+
+def _speed_perturb(config: SpeedPerturbConfig) -> Any:
+    from voxtext_features.speed_perturb import SpeedPerturb
+
+    return SpeedPerturb(config)
+
+
+def _additive_noise(config: AdditiveNoiseConfig) -> Any:
+    from voxtext_features.additive_noise import AdditiveNoise
+
+    return AdditiveNoise(config)
+
+
+def _volume(config: VolumeConfig) -> Any:
+    from voxtext_features.volume import Volume
+
+    return Volume(config)
 
 
 @hookimpl
 def register_feature_extractors(register: Register) -> None:
     register(
         "fbank",
-        Fbank,
+        _fbank,
         config=FbankConfig,
         description="Kaldi-compatible log-mel filterbank, batched, CPU/CUDA",
     )
     register(
-        "mfcc", Mfcc, config=MfccConfig, description="Kaldi-compatible MFCC, batched, CPU/CUDA"
+        "mfcc", _mfcc, config=MfccConfig, description="Kaldi-compatible MFCC, batched, CPU/CUDA"
     )
     register(
         "librosa-mel",
-        LibrosaMel,
+        _librosa_mel,
         config=LibrosaMelConfig,
         description="librosa.feature.melspectrogram (+ log) per utterance",
     )
     register(
         "librosa-mfcc",
-        LibrosaMfcc,
+        _librosa_mfcc,
         config=LibrosaMfccConfig,
         description="librosa.feature.mfcc per utterance",
     )
@@ -51,13 +114,13 @@ def register_feature_extractors(register: Register) -> None:
 def register_feature_normalizers(register: Register) -> None:
     register(
         "cmvn-utterance",
-        UtteranceCmvn,
+        _utterance_cmvn,
         config=CmvnConfig,
         description="per-utterance mean/variance normalisation over valid frames",
     )
     register(
         "cmvn-global",
-        GlobalCmvn,
+        _global_cmvn,
         config=CmvnConfig,
         description="global mean/variance fitted with accumulate(), saved in state_dict",
     )
@@ -67,20 +130,20 @@ def register_feature_normalizers(register: Register) -> None:
 def register_augmentations(register: Register) -> None:
     register(
         "spec-augment",
-        SpecAugment,
+        _spec_augment,
         config=SpecAugmentConfig,
         description="SpecAugment time/frequency masks within each utterance",
     )
     register(
         "speed-perturb",
-        SpeedPerturb,
+        _speed_perturb,
         config=SpeedPerturbConfig,
         description="resampling speed perturbation (0.9/1.0/1.1), updates lengths",
     )
     register(
         "additive-noise",
-        AdditiveNoise,
+        _additive_noise,
         config=AdditiveNoiseConfig,
         description="white, pink or in-batch babble noise at a random SNR",
     )
-    register("volume", Volume, config=VolumeConfig, description="random gain in dB per utterance")
+    register("volume", _volume, config=VolumeConfig, description="random gain in dB per utterance")

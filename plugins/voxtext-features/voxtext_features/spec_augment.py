@@ -6,32 +6,10 @@ Time masks fall inside each utterance's valid frames and their width is capped a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 
-from voxtext.errors import ConfigError
 from voxtext_features.batch_checks import check_generator, check_padded_batch, uniform, valid_mask
-
-
-@dataclass(frozen=True)
-class SpecAugmentConfig:
-    """Mask counts and maximum widths; a mask's width is uniform in ``[0, max]``."""
-
-    num_freq_masks: int = 2
-    max_freq_width: int = 27
-    num_time_masks: int = 2
-    max_time_width: int = 40
-    max_time_ratio: float = 0.2
-    mask_value: float = 0.0
-
-    def __post_init__(self) -> None:
-        counts = ("num_freq_masks", "max_freq_width", "num_time_masks", "max_time_width")
-        negative = [f"{name}={getattr(self, name)}" for name in counts if getattr(self, name) < 0]
-        if negative:
-            raise ConfigError(f"{', '.join(negative)}: must be >= 0")
-        if not 0.0 <= self.max_time_ratio <= 1.0:
-            raise ConfigError(f"max_time_ratio={self.max_time_ratio} must lie in [0, 1]")
+from voxtext_features.configs import SpecAugmentConfig
 
 
 def band_masks(starts: torch.Tensor, widths: torch.Tensor, size: int) -> torch.Tensor:

@@ -8,26 +8,11 @@ treated as recorded at ``f * sample_rate`` and resampled to ``sample_rate`` with
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import torch
 
-from voxtext.errors import ConfigError
 from voxtext_features.batch_checks import check_generator, check_padded_batch, uniform, valid_mask
-
-
-@dataclass(frozen=True)
-class SpeedPerturbConfig:
-    """``factors`` are drawn uniformly per utterance; ``sample_rate`` is the audio's rate."""
-
-    factors: tuple[float, ...] = (0.9, 1.0, 1.1)
-    sample_rate: int = 16000
-
-    def __post_init__(self) -> None:
-        if not self.factors or any(not f > 0 for f in self.factors):
-            raise ConfigError(f"factors={self.factors} must be a non-empty list of numbers > 0")
-        if self.sample_rate <= 0:
-            raise ConfigError(f"sample_rate={self.sample_rate} must be > 0")
+from voxtext_features.configs import SpeedPerturbConfig
 
 
 def resampling_rates(factor: float, sample_rate: int) -> tuple[int, int]:

@@ -2,28 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 
-from voxtext_features.batch_checks import (
-    check_generator,
-    check_padded_batch,
-    check_range,
-    uniform,
-    valid_mask,
-)
-
-
-@dataclass(frozen=True)
-class VolumeConfig:
-    """Gain in dB drawn per utterance from ``gain_db_range``. No clipping: float audio may
-    exceed [-1, 1] after a positive gain, which the feature extractors handle fine."""
-
-    gain_db_range: tuple[float, float] = (-6.0, 6.0)
-
-    def __post_init__(self) -> None:
-        check_range(self.gain_db_range, "gain_db_range")
+from voxtext_features.batch_checks import check_generator, check_padded_batch, uniform, valid_mask
+from voxtext_features.configs import VolumeConfig
 
 
 class Volume:
