@@ -97,7 +97,7 @@ def test_transcribe_and_evaluate_use_the_checkpoint(trained, capsys):
     assert "cer/dialect=north" in printed
     predictions = [json.loads(line) for line in out.open()]
     assert len(predictions) == len(rows)
-    assert set(predictions[0]) == {"id", "ref", "hyp", "speaker", "groups", "duration"}
+    assert set(predictions[0]) == {"id", "ref", "hyp", "speaker", "groups", "duration", "synthetic"}
     assert predictions[0]["groups"]["dialect"] in ("north", "south")
 
 

@@ -127,10 +127,10 @@ def evaluate_manifest(
     max_batch_seconds: float = 120.0,
     use_groups: bool = True,
 ) -> list[dict[str, Any]]:
-    """Decode every utterance of ``manifest`` and write the predictions JSONL (``id``, ``ref``,
-    ``hyp``, ``speaker``, ``groups``, ``duration``) that fairness reports read. A group-aware
-    model gets each utterance's group from the manifest, or none (the unknown-group path)
-    with ``use_groups=False``."""
+    """Decode every utterance of ``manifest`` and write the predictions JSONL (``id``,
+    ``ref``, ``hyp``, ``speaker``, ``groups``, ``duration``, ``synthetic``) that fairness
+    reports read. A group-aware model gets each utterance's group from the manifest, or none
+    (the unknown-group path) with ``use_groups=False``."""
     utterances = read_manifest(manifest)
     hypotheses = decode_files(
         recognizer.model,
@@ -151,6 +151,8 @@ def evaluate_manifest(
             "speaker": u.speaker,
             "groups": dict(u.groups),
             "duration": u.duration,
+            # generated speech (a manifest's extra.synthetic) is flagged in every report
+            "synthetic": bool(u.extra.get("synthetic", False)),
         }
         for u, hyp in zip(utterances, hypotheses, strict=True)
     ]
