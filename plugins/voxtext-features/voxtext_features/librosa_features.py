@@ -8,6 +8,7 @@ numpy), so the numbers are librosa's exactly. Input is float audio in [-1, 1], a
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any
 
 import numpy as np
@@ -36,7 +37,7 @@ def mel_kwargs(config: LibrosaMelConfig | LibrosaMfccConfig) -> dict[str, Any]:
     }
 
 
-class _PerUtterance:
+class _PerUtterance(ABC):
     """Runs ``self._compute(audio) -> (dim, frames)`` on each row and pads the results."""
 
     config: LibrosaMelConfig | LibrosaMfccConfig
@@ -70,8 +71,9 @@ class _PerUtterance:
         mask = valid_mask(frame_lengths, max_frames).unsqueeze(2)
         return out * mask, frame_lengths
 
+    @abstractmethod
     def _compute(self, audio: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
+        """Features ``(feature_dim, frames)`` of one unpadded utterance."""
 
 
 class LibrosaMel(_PerUtterance):
