@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from voxtext.errors import ConfigError
 
@@ -45,6 +45,21 @@ def minimum_frames(factor: int) -> int:
     return 2 * factor - 1 if factor > 1 else 1
 
 
+def check_attention_encoder(config: Any, where: str) -> None:
+    """The checks the Transformer and Conformer configs share: positive sizes, heads that
+    divide d_model, dropout in [0, 1) and a workable subsampling factor."""
+    for name in ("input_dim", "d_model", "num_heads", "ffn_dim", "num_layers"):
+        if getattr(config, name) < 1:
+            raise ConfigError(f"{where}.{name} must be >= 1, got {getattr(config, name)}")
+    if config.d_model % config.num_heads:
+        raise ConfigError(
+            f"{where}.d_model={config.d_model} must be divisible by num_heads={config.num_heads}"
+        )
+    if not 0.0 <= config.dropout < 1.0:
+        raise ConfigError(f"{where}.dropout must be in [0, 1), got {config.dropout}")
+    check_subsampling(config.subsampling, config.input_dim, where)
+
+
 @dataclass(frozen=True)
 class TransformerEncoderConfig:
     """Sizes of the Transformer encoder.
@@ -64,17 +79,7 @@ class TransformerEncoderConfig:
     subsampling_channels: int | None = None
 
     def __post_init__(self) -> None:
-        where = "transformer"
-        for name in ("input_dim", "d_model", "num_heads", "ffn_dim", "num_layers"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{where}.{name} must be >= 1, got {getattr(self, name)}")
-        if self.d_model % self.num_heads:
-            raise ConfigError(
-                f"{where}.d_model={self.d_model} must be divisible by num_heads={self.num_heads}"
-            )
-        if not 0.0 <= self.dropout < 1.0:
-            raise ConfigError(f"{where}.dropout must be in [0, 1), got {self.dropout}")
-        check_subsampling(self.subsampling, self.input_dim, where)
+        check_attention_encoder(self, "transformer")
 
 
 @dataclass(frozen=True)
@@ -112,13 +117,7 @@ class ConformerEncoderConfig:
 
     def __post_init__(self) -> None:
         where = "conformer"
-        for name in ("input_dim", "d_model", "num_heads", "ffn_dim", "num_layers"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{where}.{name} must be >= 1, got {getattr(self, name)}")
-        if self.d_model % self.num_heads:
-            raise ConfigError(
-                f"{where}.d_model={self.d_model} must be divisible by num_heads={self.num_heads}"
-            )
+        check_attention_encoder(self, where)
         if self.position == "relative" and self.d_model % 2:
             raise ConfigError(
                 f"{where}: relative positions use sin/cos channel pairs, so d_model "
@@ -134,9 +133,6 @@ class ConformerEncoderConfig:
                 f"{where}.conv_kernel_size must be odd (same-length 'same' padding), got "
                 f"{self.conv_kernel_size}"
             )
-        if not 0.0 <= self.dropout < 1.0:
-            raise ConfigError(f"{where}.dropout must be in [0, 1), got {self.dropout}")
-        check_subsampling(self.subsampling, self.input_dim, where)
 
 
 @dataclass(frozen=True)
