@@ -7,6 +7,7 @@ Components do not inherit from these: any object with the right attributes confo
 from __future__ import annotations
 
 import argparse
+import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,6 +74,20 @@ class Augmentation(Protocol):
 
 
 @runtime_checkable
+class TextAugmentation(Protocol):
+    """A seeded perturbation of one training text (EDA-style edits), ``domain == "text"``.
+
+    ``__call__(text, rng)`` returns the new text; the same ``rng`` state gives the same output.
+    Registered under ``augmentations`` beside the audio ones; each task takes the domains it
+    understands and rejects the others by name.
+    """
+
+    domain: Literal["text"]
+
+    def __call__(self, text: str, rng: random.Random) -> str: ...
+
+
+@runtime_checkable
 class TextNormalizer(Protocol):
     """``__call__(text) -> text``; ``describe()`` says what it does, for reports."""
 
@@ -119,6 +134,71 @@ class Encoder(Protocol):
     ) -> tuple[torch.Tensor, torch.Tensor]: ...
 
 
+@runtime_checkable
+class TextTokenizer(Protocol):
+    """Text to the input ids of a text encoder: special tokens added, truncated to
+    ``max_length`` ids.
+
+    ``encode(text)``: ids of one text; ``encode_batch(texts)`` the same for many (fast tokenizers
+    do them at once). ``encode_words(words)``: ids of pre-split words (token
+    classification) and, per id, the index of the word it belongs to (``None`` for special
+    tokens); words cut off by truncation have no ids. ``tokens(ids)``: the token strings, for
+    reports. ``pad_id`` pads batches; ``mask_id`` is the MLM mask (``None`` if it has none);
+    ``special_ids`` are never masked or tagged.
+    """
+
+    vocab_size: int
+    pad_id: int
+    mask_id: int | None
+    special_ids: frozenset[int]
+    max_length: int
+
+    def encode(self, text: str) -> list[int]: ...
+
+    def encode_batch(self, texts: Sequence[str]) -> list[list[int]]: ...
+
+    def encode_words(self, words: Sequence[str]) -> tuple[list[int], list[int | None]]: ...
+
+    def tokens(self, ids: Sequence[int]) -> list[str]: ...
+
+
+@runtime_checkable
+class TextEncoder(Protocol):
+    """An ``nn.Module`` over token ids: ``forward(input_ids, lengths)`` with ``input_ids``
+    int64 ``(batch, tokens)`` padded with ``tokenizer.pad_id`` and ``lengths`` int64
+    ``(batch,)``; returns ``(hidden, lengths)``, ``hidden`` float ``(batch, tokens,
+    output_dim)``. Attribute ``takes_tokens`` is True (read it with
+    :func:`encoder_takes_tokens`).
+
+    ``input_embeddings()``: the token embedding table (adversarial training perturbs it, a
+    masked-LM head ties its output to it). ``lora_targets``: module-name suffixes LoRA adapts
+    by default (``("query", "value")`` for BERT). ``to_dict()``: JSON-able config values that
+    rebuild the same architecture and tokenizer *without* pretrained weights, through
+    ``registry("encoders").create(name, to_dict())`` (the checkpoint holds the weights).
+    Optional ``save_files(directory)``: writes the files such a rebuild reads (model config,
+    tokenizer; never weights) so a run folder stands alone; the rebuild then gets ``path`` =
+    that folder.
+    """
+
+    output_dim: int
+    takes_tokens: bool
+    tokenizer: TextTokenizer
+    lora_targets: tuple[str, ...]
+
+    def __call__(
+        self, input_ids: torch.Tensor, lengths: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]: ...
+
+    def input_embeddings(self) -> torch.nn.Embedding: ...
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+def encoder_takes_tokens(encoder: object) -> bool:
+    """Whether ``encoder`` is a text encoder taking token ids ``(batch, tokens)``."""
+    return bool(getattr(encoder, "takes_tokens", False))
+
+
 def encoder_takes_waveform(encoder: object) -> bool:
     """Whether ``encoder`` wants raw waveforms ``(batch, samples)`` instead of features."""
     return bool(getattr(encoder, "takes_waveform", False))
@@ -148,7 +228,10 @@ class CTCDecoder(Protocol):
 class Head(Protocol):
     """An ``nn.Module`` on encoder output: ``forward(encoded, lengths)`` with ``encoded``
     ``(batch, frames, dim)``; returns logits ``(batch, num_labels)`` for sequence heads or
-    ``(batch, frames, num_labels)`` for token heads."""
+    ``(batch, frames, num_labels)`` for token heads. Heads registered for text carry
+    ``level``: ``"sequence"`` or ``"token"``; a masked-LM head (``level == "token"``, one
+    label per vocabulary entry) may offer ``tie_to(embedding)`` to share the input embedding
+    table."""
 
     num_labels: int
 
