@@ -127,6 +127,17 @@ def _coerce_scalar(value: Any, annotation: Any, where: str) -> Any:
     return value
 
 
+def read_config_file(path: Path) -> dict[str, Any]:
+    """A TOML config as a mapping, with relative paths left for the caller to resolve."""
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+
+
 def parse_overrides(pairs: Sequence[str]) -> dict[str, Any]:
     """``["train.lr=3e-4", "encoder.name=conformer"]`` -> a nested mapping.
 

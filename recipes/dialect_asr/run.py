@@ -25,8 +25,7 @@ from typing import Any
 
 import voxtext
 from voxtext.asr import evaluate_manifest, load_asr_config, load_recognizer, train
-from voxtext.asr.config import read_config_file
-from voxtext.config import build_config, merge, parse_overrides
+from voxtext.config import build_config, merge, parse_overrides, read_config_file
 from voxtext.data import read_manifest, summarise
 
 HERE = Path(__file__).resolve().parent

@@ -6,14 +6,13 @@ overrides merge in first. Component tables are ``{ name = "conformer", d_model =
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from voxtext.components import ComponentSpec
-from voxtext.config import build_config, merge, parse_overrides
+from voxtext.config import build_config, merge, parse_overrides, read_config_file
 from voxtext.errors import ConfigError
 from voxtext.train.config import TrainerConfig
 
@@ -95,17 +94,6 @@ class ASRConfig:
             return self.data.group_by
         rest = tuple(a for a in self.data.group_by if a != self.group_attribute)
         return (self.group_attribute, *rest)
-
-
-def read_config_file(path: Path) -> dict[str, Any]:
-    """A TOML config as a mapping, with relative paths left for the caller to resolve."""
-    try:
-        with path.open("rb") as f:
-            return tomllib.load(f)
-    except FileNotFoundError:
-        raise ConfigError(f"config file {path} does not exist") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
 
 
 def load_asr_config(source: Path | Mapping[str, Any], overrides: Sequence[str] = ()) -> ASRConfig:

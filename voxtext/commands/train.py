@@ -1,7 +1,8 @@
 """``voxtext train CONFIG [--set key=value ...] [--resume]``: train the job a config describes.
 
-The config's ``task`` field picks the job (``asr``); every component in it is named by
-registry name. Runs as one process or under ``torchrun --nproc_per_node N``.
+The config's ``task`` field picks the job (``asr``, or the text tasks
+``text-classification``, ``token-classification`` and ``masked-lm``); every component in it
+is named by registry name. Runs as one process or under ``torchrun --nproc_per_node N``.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ import argparse
 from pathlib import Path
 
 HELP = "train a model from a TOML config (components named by registry name)"
-TASKS = ("asr",)
+TEXT_TASKS = ("text-classification", "token-classification", "masked-lm")
+TASKS = ("asr", *TEXT_TASKS)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,19 +31,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from voxtext.asr.config import read_config_file
+    from voxtext.config import read_config_file
     from voxtext.errors import ConfigError
 
     task = read_config_file(args.config).get("task", "asr")
     if task not in TASKS:
         raise ConfigError(f"{args.config}: task {task!r} is not known; tasks: {', '.join(TASKS)}")
-    from voxtext.asr import load_asr_config, train
+    if task in TEXT_TASKS:
+        from voxtext.text import load_text_config
+        from voxtext.text import train as train_text
 
-    config = load_asr_config(args.config, args.overrides)
-    result = train(config, resume=args.resume)
+        text_config = load_text_config(args.config, args.overrides)
+        result = train_text(text_config, resume=args.resume)
+        metric = text_config.trainer.metric
+    else:
+        from voxtext.asr import load_asr_config, train
+
+        asr_config = load_asr_config(args.config, args.overrides)
+        result = train(asr_config, resume=args.resume)
+        metric = asr_config.trainer.metric
     best = result.best_checkpoint or result.last_checkpoint
     print(
-        f"voxtext train: {result.steps} steps, best {config.trainer.metric} = "
-        f"{result.best_metric}; checkpoint {best}"
+        f"voxtext train: {result.steps} steps, best {metric} = {result.best_metric}; "
+        f"checkpoint {best}"
     )
     return 0

@@ -1,0 +1,129 @@
+"""Rebuilding text models from checkpoints: the encoder (architecture, tokenizer, weights),
+the heads and their label sets, and the LoRA adapters they were trained with.
+
+A run folder keeps the encoder's files (model config, tokenizer) in ``<run>/encoder`` and the
+checkpoint metadata names them, so a run folder can be moved or copied and still loads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from voxtext.components import ComponentSpec, Provenance, build_component, check_provenance
+from voxtext.errors import VoxtextError
+from voxtext.text.dataset import LabelSet
+from voxtext.text.model import TextModel, restore_lora
+from voxtext.train import load_checkpoint, resolve_checkpoint
+
+FORMAT = "voxtext.text/1"
+ENCODER_FILES = "encoder"
+
+
+def _text_checkpoint(
+    path: str | Path, which: str = "best"
+) -> tuple[Path, dict[str, torch.Tensor], dict[str, Any]]:
+    folder = resolve_checkpoint(path, which)  # type: ignore[arg-type]
+    state, saved = load_checkpoint(folder)
+    metadata = saved.get("metadata", {})
+    if metadata.get("format") != FORMAT:
+        raise VoxtextError(
+            f"{folder} is not a text-model checkpoint (format {metadata.get('format')!r}, "
+            f"expected {FORMAT!r})"
+        )
+    return folder, state, metadata
+
+
+def _run_folder(checkpoint: Path) -> Path:
+    """The run folder of a checkpoint (``checkpoint-N``/``averaged`` live right inside it)."""
+    return checkpoint.parent
+
+
+def build_encoder(meta: Mapping[str, Any], run_folder: Path, *, source: str) -> Any:
+    """The encoder ``meta`` (a checkpoint's ``encoder`` entry) describes, without weights."""
+    record = Provenance.from_dict(meta["record"])
+    check_provenance([record], source=source)
+    options = dict(meta["options"])
+    if meta.get("files"):
+        folder = run_folder / str(meta["files"])
+        if not folder.is_dir():
+            raise VoxtextError(
+                f"{source}: the encoder files {folder} are missing; copy the whole run folder, "
+                "not only the checkpoint"
+            )
+        options["path"] = str(folder)
+    encoder, _ = build_component("encoders", ComponentSpec(record.name, options), where=source)
+    return encoder
+
+
+def encoder_from_checkpoint(path: str | Path) -> tuple[Any, dict[str, Any]]:
+    """The encoder of a text run (``init_from``), without weights, and its metadata entry."""
+    folder, _, metadata = _text_checkpoint(path)
+    if metadata.get("lora"):
+        raise VoxtextError(
+            f"init_from {folder}: that run trained LoRA adapters; start from the run it "
+            "adapted (or from a run that trained the encoder itself)"
+        )
+    encoder = build_encoder(metadata["encoder"], _run_folder(folder), source=f"init_from {folder}")
+    return encoder, dict(metadata["encoder"])
+
+
+def encoder_state(path: str | Path) -> dict[str, torch.Tensor]:
+    """The encoder's weights of a text checkpoint (keys without the ``encoder.`` prefix)."""
+    _, state, _ = _text_checkpoint(path)
+    prefix = "encoder."
+    return {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
+
+
+@dataclass
+class LoadedTextModel:
+    """A text model ready for inference, and what its checkpoint says about each head."""
+
+    model: TextModel
+    tokenizer: Any
+    kinds: dict[str, str]
+    labels: dict[str, LabelSet | None]
+    checkpoint: Path
+    metadata: dict[str, Any]
+
+
+def load_text_model(
+    path: str | Path, *, which: str = "best", device: str = "cpu"
+) -> LoadedTextModel:
+    """From a run folder (its ``best``/``latest``/``averaged`` checkpoint) or a checkpoint
+    folder; every component's plugin must still be installed."""
+    folder, state, metadata = _text_checkpoint(path, which)
+    source = f"checkpoint {folder}"
+    encoder = build_encoder(metadata["encoder"], _run_folder(folder), source=source)
+    heads, kinds, labels = {}, {}, {}
+    for name, entry in metadata["heads"].items():
+        record = Provenance.from_dict(entry["record"])
+        check_provenance([record], source=source)
+        heads[name], _ = build_component(
+            "decoders", ComponentSpec(record.name, record.config), where=source
+        )
+        kinds[name] = entry["kind"]
+        labels[name] = LabelSet.from_dict(entry["labels"]) if entry.get("labels") else None
+        if entry["kind"] == "masked-lm" and hasattr(heads[name], "tie_to"):
+            heads[name].tie_to(encoder.input_embeddings())
+    if metadata.get("lora"):
+        restore_lora(encoder, metadata["lora"])
+    model = TextModel(encoder, heads)
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    missing = [k for k in missing if not _tied(k, kinds)]
+    if missing or unexpected:
+        raise VoxtextError(
+            f"{source}: weights do not fit the model (missing {missing[:5]}, "
+            f"unexpected {unexpected[:5]})"
+        )
+    model.to(device).eval()
+    return LoadedTextModel(model, encoder.tokenizer, kinds, labels, folder, metadata)
+
+
+def _tied(key: str, kinds: Mapping[str, str]) -> bool:
+    """A masked-LM head's decoder weight is the embedding table (saved once)."""
+    return any(key == f"heads.{n}.decoder.weight" for n, k in kinds.items() if k == "masked-lm")
