@@ -1,4 +1,4 @@
-"""The data layer: speech manifests, audio I/O, text datasets, cleaning and summaries.
+"""The data layer: speech manifests, audio I/O, text and token datasets, cleaning and summaries.
 
 Readers validate every line and raise one DataError listing all problems with file, line and
 field; cleaning steps report every item they drop.
@@ -25,6 +25,7 @@ from voxtext.data.cleaning import (
 from voxtext.data.manifest import Utterance, read_manifest, write_manifest
 from voxtext.data.summary import GroupSummary, ManifestSummary, summarise
 from voxtext.data.text import Label, TextExample, read_text_dataset
+from voxtext.data.tokens import TokenExample, read_token_dataset
 
 __all__ = [
     "DEFAULT_MANIFEST_STEPS",
@@ -36,6 +37,7 @@ __all__ = [
     "Label",
     "ManifestSummary",
     "TextExample",
+    "TokenExample",
     "Utterance",
     "audio_info",
     "clean_manifest",
@@ -51,6 +53,7 @@ __all__ = [
     "load_audio",
     "read_manifest",
     "read_text_dataset",
+    "read_token_dataset",
     "summarise",
     "write_audio",
     "write_manifest",
