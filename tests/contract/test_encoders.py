@@ -1,14 +1,19 @@
 """Contract tests run over every registered encoder (and a few variants of each).
 
 Each encoder is built at a tiny size: generic small sizes for the config fields it has, or a
-builder in ``SPECIAL_BUILDERS`` (``pretrained-audio`` needs a local checkpoint, which the
-fixture writes with ``save_pretrained``). An encoder registered by a new plugin is picked up
-automatically; if its defaults cannot be built small, the test says where to add a builder.
+builder in ``SPECIAL_BUILDERS`` (``pretrained-audio`` and ``hf-text`` need a local checkpoint,
+which the fixture writes with ``save_pretrained``; ``compact-bert`` learns its vocabulary from a
+few texts). An encoder registered by a new plugin is picked up automatically; if its defaults
+cannot be built small, the test says where to add a builder.
+
+Text encoders (``encoder_takes_tokens``) get token ids instead of features: random ids above
+the special ids, the padding filled with other random ids as junk.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,7 +23,13 @@ import torch
 from torch import nn
 
 import voxtext
-from voxtext.protocols import Encoder, encoder_takes_waveform
+from voxtext.protocols import (
+    Encoder,
+    TextEncoder,
+    TextTokenizer,
+    encoder_takes_tokens,
+    encoder_takes_waveform,
+)
 
 #: Overrides applied to whichever of these fields an encoder's config has.
 TINY_SIZES: dict[str, Any] = {
@@ -44,6 +55,7 @@ VARIANTS: dict[str, list[dict[str, Any]]] = {
         {"architecture": "hubert"},
         {"architecture": "wavlm"},
     ],
+    "hf-text": [{"attn_implementation": "sdpa"}, {"attn_implementation": "eager"}],
 }
 
 
@@ -56,8 +68,33 @@ def build_pretrained_audio(entry: voxtext.Entry, variant: dict[str, Any], folder
     return entry.create(path=str(path), freeze_feature_encoder=False)
 
 
+def build_hf_text(entry: voxtext.Entry, variant: dict[str, Any], folder: Path) -> Any:
+    from voxtext_text.testing import save_tiny_bert
+
+    path = folder / "tiny-bert"
+    if not path.exists():
+        save_tiny_bert(path)
+    return entry.create(path=str(path), **variant)
+
+
+#: Training texts for the compact BERT's vocabulary: CJK characters, ASCII runs, punctuation.
+COMPACT_TEXTS = (
+    "这部电影很好看，演员的表演非常自然。",
+    "服务太差了，等了一个小时 OK 吗？",
+    "iPhone12 的屏幕不错，电池一般。",
+    "物流很快，包装完好，五星好评！",
+)
+
+
+def build_compact_bert(entry: voxtext.Entry, variant: dict[str, Any], folder: Path) -> Any:
+    sizes = {"hidden_size": 32, "num_layers": 2, "num_heads": 4, "intermediate_size": 64}
+    return entry.create(texts=COMPACT_TEXTS, min_count=1, max_length=48, **sizes, **variant)
+
+
 SPECIAL_BUILDERS: dict[str, Callable[[voxtext.Entry, dict[str, Any], Path], Any]] = {
     "pretrained-audio": build_pretrained_audio,
+    "hf-text": build_hf_text,
+    "compact-bert": build_compact_bert,
 }
 
 
@@ -93,6 +130,8 @@ def build(name: str, variant: dict[str, Any], checkpoints: Path) -> nn.Module:
 def example_batch(encoder: Any, device: str) -> tuple[torch.Tensor, torch.Tensor]:
     """Three rows of different lengths; padding filled with junk to expose any leak."""
     generator = torch.Generator().manual_seed(1)
+    if encoder_takes_tokens(encoder):
+        return example_token_batch(encoder, device, generator)
     if encoder_takes_waveform(encoder):
         lengths = torch.tensor([4000, 2630, 1750])
         x = torch.randn(3, 4000, generator=generator) * 0.1
@@ -104,6 +143,21 @@ def example_batch(encoder: Any, device: str) -> tuple[torch.Tensor, torch.Tensor
     padding = padding.view(*padding.shape, *([1] * (x.dim() - 2)))
     x = torch.where(padding, junk, x)
     return x.to(device), lengths.to(device)
+
+
+def example_token_batch(
+    encoder: Any, device: str, generator: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Three rows of random ids above the special ids (lengths capped at the tokenizer's
+    ``max_length``); padding holds other random ids, which must not leak into valid rows."""
+    tokenizer = encoder.tokenizer
+    lengths = torch.tensor([61, 40, 23]).clamp_max(tokenizer.max_length)
+    first_plain = max(tokenizer.special_ids) + 1
+    shape = (3, int(lengths.max()))
+    ids = torch.randint(first_plain, tokenizer.vocab_size, shape, generator=generator)
+    junk = torch.randint(0, tokenizer.vocab_size, shape, generator=generator)
+    padding = torch.arange(shape[1])[None, :] >= lengths[:, None]
+    return torch.where(padding, junk, ids).to(device), lengths.to(device)
 
 
 DEVICES = [
@@ -122,7 +176,19 @@ def test_conforms_to_the_encoder_protocol(name: str, variant: dict, checkpoints:
     assert isinstance(encoder, Encoder)
     assert isinstance(encoder.output_dim, int) and encoder.output_dim > 0
     assert isinstance(encoder_takes_waveform(encoder), bool)
-    if encoder_takes_waveform(encoder):
+    if encoder_takes_tokens(encoder):
+        assert isinstance(encoder, TextEncoder) and not encoder_takes_waveform(encoder)
+        tokenizer = encoder.tokenizer
+        assert isinstance(tokenizer, TextTokenizer)
+        assert tokenizer.max_length > 0 and tokenizer.pad_id in tokenizer.special_ids
+        assert max(tokenizer.special_ids) + 1 < tokenizer.vocab_size
+        assert encoder.lora_targets and all(isinstance(t, str) for t in encoder.lora_targets)
+        embeddings = encoder.input_embeddings()
+        assert isinstance(embeddings, nn.Embedding)
+        assert embeddings.num_embeddings >= tokenizer.vocab_size
+        ids = tokenizer.encode("a text")
+        assert len(ids) <= tokenizer.max_length and tokenizer.encode_batch(["a text"]) == [ids]
+    elif encoder_takes_waveform(encoder):
         assert isinstance(encoder.sample_rate, int) and encoder.sample_rate > 0
     else:
         assert isinstance(encoder.input_dim, int) and encoder.input_dim > 0
@@ -159,7 +225,9 @@ def test_lengths_follow_the_subsampling_arithmetic(
     x, lengths = example_batch(encoder, "cpu")
     with torch.no_grad():
         _, out_lengths = encoder(x, lengths)
-    if encoder_takes_waveform(encoder):  # the model's own conv stack: floor((L - k) / s) + 1
+    if encoder_takes_tokens(encoder):  # one hidden state per token: nothing is subsampled
+        expected = lengths
+    elif encoder_takes_waveform(encoder):  # the model's own conv stack: floor((L - k) / s) + 1
         expected = lengths.clone()
         config = encoder.model.config
         for kernel, stride in zip(config.conv_kernel, config.conv_stride, strict=True):
@@ -194,8 +262,16 @@ def test_gradients_reach_every_trainable_parameter(
 ) -> None:
     encoder = build(name, variant, checkpoints).to(device).train()
     x, lengths = example_batch(encoder, device)
-    x.requires_grad_(True)
+    if encoder_takes_tokens(encoder):  # ids take no gradient: watch the embedded tokens instead
+        embedded: list[torch.Tensor] = []
+        hook = encoder.input_embeddings().register_forward_hook(lambda m, i, o: embedded.append(o))
+    else:
+        x.requires_grad_(True)
     encoded, out_lengths = encoder(x, lengths)
+    if encoder_takes_tokens(encoder):
+        hook.remove()
+        x = embedded[0]
+        x.retain_grad()
     valid = torch.arange(encoded.shape[1], device=device)[None, :] < out_lengths[:, None]
     loss = (encoded.pow(2).sum(-1) * valid).sum()
     loss.backward()
@@ -225,3 +301,27 @@ def test_bf16_autocast_forward_on_cpu(name: str, variant: dict, checkpoints: Pat
     error = (encoded.float() - reference)[valid].abs().mean()
     scale = reference[valid].abs().mean()
     assert error < 0.05 * scale, f"bf16 drifted: mean abs error {error:.3g} vs scale {scale:.3g}"
+
+
+@pytest.mark.parametrize(("name", "variant"), cases())
+def test_token_encoders_rebuild_from_to_dict(
+    name: str, variant: dict, checkpoints: Path, tmp_path: Path
+) -> None:
+    """``create(name, to_dict())`` (through JSON, as a checkpoint stores it) rebuilds the same
+    tokenizer and architecture; with the weights loaded, the same outputs. An encoder with
+    ``save_files`` also rebuilds from the files it writes alone."""
+    encoder = build(name, variant, checkpoints).eval()
+    if not encoder_takes_tokens(encoder):
+        pytest.skip(f"{name} takes features, not token ids")
+    x, lengths = example_batch(encoder, "cpu")
+    settings = json.loads(json.dumps(encoder.to_dict()))
+    if hasattr(encoder, "save_files"):
+        encoder.save_files(tmp_path / "files")
+        settings["path"] = str(tmp_path / "files")
+    rebuilt = voxtext.registry("encoders").create(name, settings).eval()
+    rebuilt.load_state_dict(encoder.state_dict())
+    text = "这部电影 the movie 很好 42!"
+    assert rebuilt.tokenizer.encode(text) == encoder.tokenizer.encode(text)
+    assert rebuilt.tokenizer.max_length == encoder.tokenizer.max_length
+    with torch.no_grad():
+        torch.testing.assert_close(rebuilt(x, lengths)[0], encoder(x, lengths)[0])
