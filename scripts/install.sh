@@ -21,7 +21,7 @@ pip=(.venv/bin/python -m pip install --quiet --disable-pip-version-check)
 "${pip[@]}" --upgrade pip setuptools wheel
 # torch and torchaudio must be a matched pair: torchaudio fails to import beside other builds.
 "${pip[@]}" 'torch==2.11.*' 'torchaudio==2.11.*'
-editables=(-e '.[test]')
+editables=(-e '.[test,bench]')
 for plugin in plugins/voxtext-*/; do
   [ -f "$plugin/pyproject.toml" ] && editables+=(-e "$plugin")
 done
