@@ -323,3 +323,45 @@ def test_a_missing_training_file_is_named(tmp_path: Path, tiny_bert: Path) -> No
     values = base(tmp_path, tiny_bert, {"train": missing, "dev": missing})
     with pytest.raises(DataError, match="nope.jsonl"):
         train(load_text_config(values))
+
+
+def test_train_scores_data_test_per_group_after_training(
+    tmp_path: Path, tiny_bert: Path, sentiment_files: dict[str, Path], text_config: Any
+) -> None:
+    out_dir = tmp_path / "run"
+    values = text_config(
+        out_dir,
+        tiny_bert,
+        sentiment_files,
+        data={"test": str(sentiment_files["test"])},
+        trainer={"max_epochs": 2},
+        group_by=["source"],
+    )
+    train(load_text_config(values))
+    metrics = json.loads((out_dir / "test" / "metrics.json").read_text(encoding="utf-8"))
+    assert metrics["scores"]["support"] == 60
+    fairness = json.loads((out_dir / "test" / "fairness.json").read_text(encoding="utf-8"))
+    assert "source" in json.dumps(fairness)
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"group_by": ["source"]}, "group_by: per-group metrics are reported on data.test"),
+        (
+            {"task": "masked-lm", "data": {"train": "t.txt", "test": "t.txt"}},
+            "masked-LM pretraining has no test evaluation",
+        ),
+    ],
+)
+def test_settings_train_would_ignore_are_refused(
+    tmp_path: Path,
+    tiny_bert: Path,
+    sentiment_files: dict[str, Path],
+    text_config: Any,
+    fields: dict[str, Any],
+    message: str,
+) -> None:
+    values = text_config(tmp_path / "run", tiny_bert, sentiment_files, **fields)
+    with pytest.raises(ConfigError, match=message):
+        load_text_config(values)

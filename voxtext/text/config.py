@@ -156,7 +156,9 @@ class TextConfig:
 
     ``init_from``: a run folder or checkpoint of an earlier text run (masked-LM pretraining,
     another fine-tuning) whose encoder — architecture, tokenizer and weights — this run starts
-    from; the ``encoder`` table is then taken from that checkpoint. ``group_by``: group
+    from; the ``encoder`` table is then taken from that checkpoint. After training, the main
+    task's ``data.test`` (when given) is evaluated with the best checkpoint (the averaged one
+    when the trainer writes it) into ``<out_dir>/test/``; ``group_by`` names the group
     attributes that evaluation reports per-group metrics with confidence intervals for.
     ``freeze_embeddings`` keeps the token embedding table fixed (cheaper steps, fewer weights
     to overfit). ``augmentations`` (text domain, e.g. ``eda``) edit training texts on the fly.
@@ -186,6 +188,16 @@ class TextConfig:
             raise ValueError(f"extra_tasks: names must differ, got {names}")
         if self.task == "masked-lm" and self.extra_tasks:
             raise ValueError("extra_tasks: masked-LM pretraining takes no extra tasks")
+        if self.task == "masked-lm" and (self.data.test is not None or self.group_by):
+            raise ValueError(
+                "data.test/group_by: masked-LM pretraining has no test evaluation; drop them "
+                "(evaluate the fine-tuned model instead)"
+            )
+        if self.group_by and self.data.test is None:
+            raise ValueError(
+                "group_by: per-group metrics are reported on data.test; give data.test or "
+                "run `voxtext evaluate RUN DATA --group ATTR`"
+            )
 
     def encoder_spec(self) -> ComponentSpec | None:
         return None if self.encoder is None else ComponentSpec.parse(self.encoder, where="encoder")

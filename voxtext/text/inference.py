@@ -112,7 +112,18 @@ class TextPredictor:
             return out
         return encode_examples(examples, tokenizer, "masked-lm", None)
 
+    def _check_kind(self, task: str, wanted: str, method: str) -> None:
+        kind = self.kinds.get(task)
+        if kind is None:
+            raise VoxtextError(f"no task '{task}' in this model; tasks: {sorted(self.kinds)}")
+        if kind != wanted:
+            other = "tag" if kind == "token-classification" else "classify"
+            raise VoxtextError(
+                f"task '{task}' is {kind}; {method}() is for {wanted} — use {other}() instead"
+            )
+
     def classify(self, texts: Sequence[str], task: str = "main") -> list[ClassPrediction]:
+        self._check_kind(task, "text-classification", "classify")
         examples = [TaskExample(str(i), t) for i, t in enumerate(texts)]
         return decide_classes(
             self.probabilities(self.encode(examples, task), task), self.labels(task)
@@ -120,6 +131,7 @@ class TextPredictor:
 
     def tag(self, sentences: Sequence[Sequence[str]], task: str = "main") -> list[list[str]]:
         """BIO tags of pre-split words (one tag per word)."""
+        self._check_kind(task, "token-classification", "tag")
         examples = [
             TaskExample(str(i), " ".join(w), words=tuple(w)) for i, w in enumerate(sentences)
         ]
@@ -147,6 +159,13 @@ def evaluate_file(
     if kind not in ("text-classification", "token-classification"):
         raise VoxtextError(f"task '{task}' ({kind}) is not a classification or tagging task")
     labels = predictor.labels(task)
+    if group_by and (kind != "text-classification" or labels.multi_label):
+        raise VoxtextError(
+            f"group_by {list(group_by)}: per-group fairness reports cover single-label "
+            f"classification; task '{task}' is "
+            f"{'multi-label ' if labels.multi_label else ''}{kind}. Drop group_by, or split "
+            "the data by group and evaluate each part"
+        )
     data = TextDataConfig(
         train=path, group_columns=tuple(group_columns), multi_label=labels.multi_label
     )
@@ -177,7 +196,7 @@ def evaluate_file(
     _write_jsonl(out_dir / "predictions.jsonl", records)
     result = {"task": task, "kind": kind, "file": str(path), "scores": scores.to_dict()}
     report = scores.to_markdown()
-    if group_by and kind == "text-classification" and not labels.multi_label:
+    if group_by:
         fairness = _fairness(records, group_by, labels, n_boot)
         (out_dir / "fairness.json").write_text(
             json.dumps(fairness.to_dict(), indent=2, default=str), encoding="utf-8"

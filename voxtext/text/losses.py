@@ -119,7 +119,14 @@ class TextLoss:
         assert self.fgm is not None
         embedding = unwrap_model(model).embeddings()  # type: ignore[operator]
         captured: list[torch.Tensor] = []
-        hook = embedding.register_forward_hook(lambda _m, _i, out: captured.append(out))
+
+        def capture(_module: nn.Module, _inputs: Any, out: torch.Tensor) -> torch.Tensor:
+            if not out.requires_grad:  # a frozen table (freeze_embeddings, LoRA): track it here
+                out = out.detach().requires_grad_()
+            captured.append(out)
+            return out
+
+        hook = embedding.register_forward_hook(capture)
         try:
             clean = self.score(model, batch, task)
         finally:

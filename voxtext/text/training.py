@@ -118,7 +118,40 @@ def train(config: TextConfig, *, resume: bool = False) -> TrainResult:
         evaluate=_dev_evaluator(tasks, tokenizer, config),
         metadata=metadata,
     )
-    return trainer.fit(resume=resume)
+    result = trainer.fit(resume=resume)
+    if current_rank_and_world()[0] == 0:
+        _evaluate_tests(config)
+    return result
+
+
+def _evaluate_tests(config: TextConfig) -> None:
+    """Each task's ``data.test``, scored with the averaged (else best) checkpoint, into
+    ``<out_dir>/test/`` (the main task, with ``group_by``) and ``<out_dir>/test/<task>/``."""
+    from voxtext.text.inference import TextPredictor, evaluate_file
+
+    tests = [(MAIN_TASK, config.data, config.group_by)]
+    tests += [(t.name, t.data, ()) for t in config.extra_tasks]
+    tests = [t for t in tests if t[1].test is not None]
+    if not tests:
+        return
+    averaged = config.trainer.average_last_n or config.trainer.average_best_n
+    predictor = TextPredictor.load(config.out_dir, which="averaged" if averaged else "best")
+    for name, data, group_by in tests:
+        assert data.test is not None
+        out = config.out_dir / "test" if name == MAIN_TASK else config.out_dir / "test" / name
+        result = evaluate_file(
+            predictor,
+            data.test,
+            out,
+            task=name,
+            group_by=group_by,
+            group_columns=data.group_columns,
+        )
+        scores = result["scores"]
+        headline = ", ".join(
+            f"{k} {scores[k]:.4f}" for k in ("accuracy", "macro_f1", "f1") if k in scores
+        )
+        _say(f"test set {data.test} ({name}): {headline}; report in {out}/report.md")
 
 
 def _read_tasks(config: TextConfig) -> list[_Task]:
