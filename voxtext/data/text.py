@@ -38,6 +38,7 @@ from voxtext.data.validation import (
     read_json_lines,
     report_undecodable,
     report_unknown_fields,
+    unique_ids,
 )
 from voxtext.errors import DataError
 
@@ -258,19 +259,8 @@ def _examples(
     rows: list[_Row], source: Path, multi_label: bool, problems: Problems
 ) -> list[TextExample]:
     """Turn checked rows into examples: settle ids and label form, report duplicate ids."""
-    first_line: dict[str, int] = {}
     examples = []
-    for row in rows:
-        example_id = row.id or f"{source.name}:{row.line}"
-        if example_id in first_line:
-            problems.add(
-                row.line,
-                f"duplicate id '{example_id}' (first used on line {first_line[example_id]})",
-                "give every example its own id",
-                "id",
-            )
-            continue
-        first_line[example_id] = row.line
+    for example_id, row in unique_ids(rows, source, problems, "example"):
         label = _final_label(row, multi_label, problems)
         if label is not None:
             examples.append(

@@ -41,6 +41,7 @@ from voxtext.data.validation import (
     read_json_lines,
     report_undecodable,
     report_unknown_fields,
+    unique_ids,
 )
 from voxtext.errors import DataError
 
@@ -271,28 +272,15 @@ def _conll_sentence(sentence: list[list[str]], line: int) -> _Row:
 # -- both formats -----------------------------------------------------------------------------
 def _examples(rows: list[_Row], source: Path, problems: Problems) -> list[TokenExample]:
     """Turn checked rows into examples: default ids, report duplicate ids."""
-    first_line: dict[str, int] = {}
-    examples = []
-    for row in rows:
-        example_id = row.id or f"{source.name}:{row.line}"
-        if example_id in first_line:
-            problems.add(
-                row.line,
-                f"duplicate id '{example_id}' (first used on line {first_line[example_id]})",
-                "give every sentence its own id",
-                "id",
-            )
-            continue
-        first_line[example_id] = row.line
-        examples.append(
-            TokenExample(
-                example_id,
-                tuple(row.tokens),
-                tuple(row.tags),
-                row.groups,
-                row.extra,
-                row.line,
-                source.absolute(),
-            )
+    return [
+        TokenExample(
+            example_id,
+            tuple(row.tokens),
+            tuple(row.tags),
+            row.groups,
+            row.extra,
+            row.line,
+            source.absolute(),
         )
-    return examples
+        for example_id, row in unique_ids(rows, source, problems, "sentence")
+    ]

@@ -12,10 +12,10 @@ import difflib
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from voxtext.errors import DataError
 
@@ -53,6 +53,37 @@ class Problems:
             count = len(self._found)
             noun = "problem" if count == 1 else "problems"
             raise DataError(f"{self.source}: {count} {noun} in this {kind}:", self.messages)
+
+
+class _NumberedRow(Protocol):
+    @property
+    def id(self) -> str | None: ...
+
+    @property
+    def line(self) -> int: ...
+
+
+RowT = TypeVar("RowT", bound=_NumberedRow)
+
+
+def unique_ids(
+    rows: Iterable[RowT], source: Path, problems: Problems, what: str
+) -> Iterator[tuple[str, RowT]]:
+    """``(id, row)`` for each row, its id defaulting to ``<file name>:<line>``; a repeated id
+    is reported (naming the line that first used it) and its row left out."""
+    first_line: dict[str, int] = {}
+    for row in rows:
+        row_id = row.id or f"{source.name}:{row.line}"
+        if row_id in first_line:
+            problems.add(
+                row.line,
+                f"duplicate id '{row_id}' (first used on line {first_line[row_id]})",
+                f"give every {what} its own id",
+                "id",
+            )
+            continue
+        first_line[row_id] = row.line
+        yield row_id, row
 
 
 def json_type(value: object) -> str:
