@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import types
+import warnings
 
 import pytest
 
@@ -79,5 +80,10 @@ def test_broken_plugin_command_is_left_out_with_a_warning(capsys):
     with isolated_plugin_manager() as manager:
         manager.add_plugin(BrokenCommandPlugin(), PluginInfo("voxtext-broken-cmd", "1.0"))
         with pytest.warns(UserWarning, match="voxtext-broken-cmd 1.0: command 'broken' could not"):
+            assert cli.main([]) == 2  # the overview lists every command, so builds them
+        assert "plugins" in capsys.readouterr().out
+        # A built-in command does not build plugin commands, so a broken one cannot stop it.
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
             assert cli.main(["plugins", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["plugins"][0]["name"] == "voxtext-broken-cmd"

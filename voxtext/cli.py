@@ -25,10 +25,12 @@ BUILTIN_COMMANDS: dict[str, str] = {
     "train": "voxtext.commands.train",
     "transcribe": "voxtext.commands.transcribe",
     "evaluate": "voxtext.commands.evaluate",
+    "doctor": "voxtext.commands.doctor",
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(plugin_commands: bool = True) -> argparse.ArgumentParser:
+    """The parser; ``plugin_commands=False`` leaves plugins unloaded (for built-in commands)."""
     parser = argparse.ArgumentParser(
         prog="voxtext",
         description="Plugin-based speech and text recognition with per-group fairness reports.",
@@ -40,6 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
         command_parser = sub.add_parser(name, help=module.HELP, description=module.HELP)
         module.add_arguments(command_parser)
         command_parser.set_defaults(run=module.run)
+    if not plugin_commands:
+        return parser
     for entry in voxtext.registry("commands").entries():
         if entry.name in BUILTIN_COMMANDS:
             warnings.warn(
@@ -70,7 +74,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``voxtext`` console script; returns the exit code."""
     warnings.simplefilter("default", PluginWarning)
     warnings.formatwarning = _format_warning
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # A built-in command does not load plugins to build the parser: `voxtext doctor` must run
+    # even when a plugin's import crashes, and the others load only what they use.
+    parser = build_parser(plugin_commands=not argv or argv[0] not in BUILTIN_COMMANDS)
     args = parser.parse_args(argv)
     if getattr(args, "run", None) is None:
         parser.print_help()
