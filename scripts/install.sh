@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Creates .venv (once) and installs voxtext, every first-party plugin under plugins/ (in
-# development mode, so they are found through their entry points) and the test tools.
-# Works on a fresh machine with only Python 3.11 and access to PyPI/Debian.
+# Creates .venv (once) and installs, from requirements/lock.txt only, the exact versions voxtext,
+# every first-party plugin and the test/bench tools were tested with; then installs voxtext
+# and the plugins under plugins/ in development mode (found through their entry points) and
+# checks that the stack imports (`voxtext doctor`). Works on a fresh machine with only
+# Python 3.11 and access to PyPI/Debian. The lock is refreshed with `bash scripts/lock.sh`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,12 +20,20 @@ fi
 python=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$python" -m venv .venv
 pip=(.venv/bin/python -m pip install --quiet --disable-pip-version-check)
-"${pip[@]}" --upgrade pip setuptools wheel
-# torch and torchaudio must be a matched pair: torchaudio fails to import beside other builds.
-"${pip[@]}" 'torch==2.11.*' 'torchaudio==2.11.*'
-editables=(-e '.[test,bench]')
+# Everything third-party comes from the lock, checked against its hashes; --no-deps so that
+# nothing outside it is pulled in (pip check below proves the lock is complete).
+"${pip[@]}" --no-deps --require-hashes -r requirements/lock.txt
+editables=(-e .)
 for plugin in plugins/voxtext-*/; do
   [ -f "$plugin/pyproject.toml" ] && editables+=(-e "$plugin")
 done
-"${pip[@]}" "${editables[@]}"
+# No build isolation: the editable installs are built with the locked setuptools.
+"${pip[@]}" --no-deps --no-build-isolation "${editables[@]}"
+if ! .venv/bin/python -m pip check; then
+  echo "install.sh: the installed packages do not satisfy each other's requirements (above);" \
+    "refresh the lock with 'bash scripts/lock.sh' and run the tests" >&2
+  exit 1
+fi
 echo "voxtext installed in .venv with plugins: ${editables[*]:2}"
+# Imports the whole stack in a child process; names the package and version that fails.
+.venv/bin/voxtext doctor
