@@ -97,3 +97,11 @@ def register_group_strategies(register: Register) -> None:
     """Group-aware training strategies (dialect-balanced sampling, dialect conditioning,
     per-dialect adapters, group-DRO losses) that an ASR config switches on by name in its
     ``strategies`` list. See ``protocols.GroupStrategy``."""
+
+
+@hookspec
+def register_recognizers(register: Register) -> None:
+    """Recognisers: engines that turn audio into hypotheses on their own (Whisper through
+    CTranslate2, a vendor API), so ``voxtext evaluate NAME MANIFEST`` audits them with the same
+    predictions file and fairness report as a trained checkpoint. The factory, called with
+    its config, returns a ``protocols.Recognizer``; it loads the model, not ``register``."""

@@ -43,6 +43,7 @@ KINDS: dict[str, str] = {
     "corpora": "corpus",
     "commands": "command",
     "group_strategies": "group strategy",
+    "recognizers": "recognizer",
 }
 HOOK_NAMES = frozenset(f"register_{kind}" for kind in KINDS)
 

@@ -336,6 +336,10 @@ class GroupModule(Protocol):
     Optional attribute ``needs_hidden_rows`` (absent means False): the auxiliary objective
     learns only from hidden rows, so a model whose other modules read the group must hide it
     sometimes (the model then refuses ``unknown_probability`` 0 everywhere).
+    Optional method ``predict_groups(encoded, lengths)``: int64 ``(batch,)`` group ids (never
+    0) identified from the encoder output of a run that saw no group; a model with such a
+    module can choose its conditioning itself when the true group is not known (two passes:
+    identify, then recognise with the identified group).
     """
 
     reads_groups: bool
@@ -395,3 +399,51 @@ class GroupStrategy(Protocol):
     def build_module(self, context: GroupContext) -> GroupModule | None: ...
 
     def build_loss(self, context: GroupContext) -> GroupLoss | None: ...
+
+
+@dataclass(frozen=True)
+class RecognitionInput:
+    """One utterance for a :class:`Recognizer`.
+
+    ``waveform``: float32 mono samples in [-1, 1], a numpy array ``(samples,)`` at
+    ``sample_rate`` Hz. ``id``: the utterance id (for messages and logs). ``groups``: the
+    utterance's group attributes (``{"dialect": "yue"}``) for a recogniser that conditions on
+    the oracle group; empty means unknown, and a recogniser that does not condition ignores it.
+    """
+
+    id: str
+    waveform: Any
+    sample_rate: int
+    groups: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """What a recogniser heard in one utterance: ``text`` (may be empty), and ``info``,
+    optional JSON-able facts about it (``language``, ``language_probability``,
+    ``avg_logprob``) that the predictions file keeps under ``extra``."""
+
+    text: str
+    info: Mapping[str, Any] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Recognizer(Protocol):
+    """Audio to text, as a whole: a voxtext checkpoint restored for inference, or another
+    engine a plugin wraps, so one fairness report audits either.
+
+    ``sample_rate``: the rate it wants; ``voxtext evaluate`` reads manifest audio at it (a
+    recogniser given another rate resamples). ``transcribe(items)``: one :class:`Transcript`
+    per :class:`RecognitionInput`, in the input order; it may batch or reorder inside.
+    ``describe()``: what was audited, JSON-able, with at least ``engine`` (``"voxtext"``,
+    ``"faster-whisper"``), ``model`` (name or path), ``version`` (of the engine and model) and
+    ``settings`` (everything that changes the output: decoder, beam size, language...);
+    ``voxtext evaluate`` writes it beside the predictions.
+    """
+
+    @property
+    def sample_rate(self) -> int: ...
+
+    def transcribe(self, items: Sequence[RecognitionInput]) -> list[Transcript]: ...
+
+    def describe(self) -> dict[str, Any]: ...

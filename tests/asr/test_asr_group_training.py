@@ -13,8 +13,12 @@ from typing import Any
 import pytest
 import torch
 
+from voxtext import cli
 from voxtext.asr import evaluate_manifest, load_asr_config, load_recognizer, train
+from voxtext.asr.decoding import decode_files, identify_groups
 from voxtext.asr.scoring import grouped_error_rates
+from voxtext.data.manifest import read_manifest
+from voxtext.errors import VoxtextError
 from voxtext.testing import write_tone_corpus
 from voxtext.train import load_checkpoint
 from voxtext.train.checkpoint import checkpoint_folder, load_trainer_state, write_pointer
@@ -193,3 +197,72 @@ def test_dialect_aware_checkpoint_reloads_and_transcribes(aware):
         recognizer, aware["dev"], aware["root"] / "blind.jsonl", use_groups=False
     )
     assert [r["id"] for r in blind] == [r["id"] for r in rows]
+
+
+def test_the_model_identifies_each_dialect_itself_as_its_dev_accuracy_says(aware):
+    recognizer = load_recognizer(aware["run"])
+    utterances = read_manifest(aware["dev"])
+    paths, durations = [u.audio for u in utterances], [u.duration for u in utterances]
+    assert recognizer.model.identifies_groups
+    found = identify_groups(recognizer.model, paths, durations, sample_rate=recognizer.sample_rate)
+    assert recognizer.groups is not None
+    true = recognizer.groups.ids_of([u.groups for u in utterances])
+    assert set(found) <= {1, 2}  # a known dialect, never the unknown group
+    accuracy = sum(f == t for f, t in zip(found, true, strict=True)) / len(true)
+    _, saved = load_checkpoint(aware["result"].best_checkpoint)
+    assert accuracy == pytest.approx(saved["metrics"]["dev_dialect_id_acc"])
+    # decoding with the identified dialects equals decoding with the oracle ones where they agree
+    oracle = decode_files(
+        recognizer.model,
+        recognizer.decoder,
+        paths,
+        durations,
+        sample_rate=recognizer.sample_rate,
+        group_ids=true,
+    )
+    predicted = decode_files(
+        recognizer.model,
+        recognizer.decoder,
+        paths,
+        durations,
+        sample_rate=recognizer.sample_rate,
+        group_ids=found,
+    )
+    assert all(o == p for o, p, f, t in zip(oracle, predicted, found, true, strict=True) if f == t)
+
+
+def test_evaluate_with_predicted_groups_keeps_them_and_prints_the_id_accuracy(aware, capsys):
+    out = aware["root"] / "predicted.jsonl"
+    code = cli.main(
+        [
+            "evaluate",
+            str(aware["run"]),
+            str(aware["dev"]),
+            "--out",
+            str(out),
+            "--groups",
+            "predicted",
+            "--group",
+            "dialect",
+        ]
+    )
+    assert code == 0
+    printed = dict(
+        line.split("\t")[:2] for line in capsys.readouterr().out.splitlines() if "\t" in line
+    )
+    rows = [json.loads(line) for line in out.open()]
+    assert all(r["extra"]["predicted_groups"]["dialect"] in {"north", "south"} for r in rows)
+    right = sum(r["extra"]["predicted_groups"]["dialect"] == r["groups"]["dialect"] for r in rows)
+    _, saved = load_checkpoint(aware["result"].best_checkpoint)
+    assert float(printed["dialect_id_accuracy"]) == pytest.approx(right / len(rows), abs=1e-4)
+    assert right / len(rows) == pytest.approx(saved["metrics"]["dev_dialect_id_acc"])
+    assert "cer/dialect=north" in printed
+    meta = json.loads(out.with_name("predicted.meta.json").read_text())
+    assert meta["recognizer"]["settings"]["groups_from"] == "identified from audio"
+    assert meta["use_groups"] is False
+
+
+def test_predicted_groups_are_refused_for_a_model_that_cannot_identify_them(imbalanced):
+    recognizer = load_recognizer(imbalanced["run"])
+    with pytest.raises(VoxtextError, match="cannot identify groups from audio"):
+        recognizer.as_recognizer(identify_groups=True)

@@ -7,15 +7,18 @@ training on the core trainer, and inference (transcribe, evaluate) from a checkp
 from __future__ import annotations
 
 from voxtext.asr.config import ASRConfig, DataConfig, load_asr_config
-from voxtext.asr.inference import Recognizer, evaluate_manifest, load_recognizer
+from voxtext.asr.inference import CheckpointRecognizer, Recognizer, load_recognizer
+from voxtext.asr.recognition import evaluate_manifest, metadata_path
 from voxtext.asr.training import train
 
 __all__ = [
     "ASRConfig",
+    "CheckpointRecognizer",
     "DataConfig",
     "Recognizer",
     "evaluate_manifest",
     "load_asr_config",
     "load_recognizer",
+    "metadata_path",
     "train",
 ]

@@ -3,7 +3,7 @@ similar length (little padding), returning texts in the input order."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,6 @@ def length_sorted_batches(durations: Sequence[float], max_batch_seconds: float) 
     return batches
 
 
-@torch.no_grad()
 def decode_files(
     model: torch.nn.Module,
     decoder: Any,
@@ -40,15 +39,35 @@ def decode_files(
 ) -> list[str]:
     """Best hypothesis text for each audio file (model in eval mode on its own device);
     ``group_ids`` give each file's group for group-aware models (default: unknown)."""
+    return decode_waveforms(
+        model,
+        decoder,
+        lambda i: load_audio(paths[i], sample_rate),
+        durations,
+        max_batch_seconds=max_batch_seconds,
+        group_ids=group_ids,
+    )
+
+
+@torch.no_grad()
+def decode_waveforms(
+    model: torch.nn.Module,
+    decoder: Any,
+    waveform: Callable[[int], torch.Tensor],
+    durations: Sequence[float],
+    *,
+    max_batch_seconds: float = 120.0,
+    group_ids: Sequence[int] | None = None,
+) -> list[str]:
+    """:func:`decode_files` over utterances given by ``waveform(i)``: float32 ``(samples,)``
+    at the model's rate, read only when its batch runs (so a long list stays out of memory)."""
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()
-    texts = [""] * len(paths)
+    texts = [""] * len(durations)
     try:
         for batch in length_sorted_batches(durations, max_batch_seconds):
-            waveforms, lengths = collate_waveforms(
-                [load_audio(paths[i], sample_rate) for i in batch]
-            )
+            waveforms, lengths = collate_waveforms([waveform(i) for i in batch])
             ids = _batch_group_ids(group_ids, batch, device)
             log_probs, out_lengths = model(waveforms.to(device), lengths.to(device), None, ids)
             hypotheses = decoder.decode(log_probs.float().cpu(), out_lengths.cpu())
@@ -57,6 +76,49 @@ def decode_files(
     finally:
         model.train(was_training)
     return texts
+
+
+def identify_groups(
+    model: Any,
+    paths: Sequence[Path],
+    durations: Sequence[float],
+    *,
+    sample_rate: int,
+    max_batch_seconds: float = 120.0,
+) -> list[int]:
+    """The group id the model identifies for each audio file from the audio alone (see
+    ``CTCModel.predict_group_ids``); decoding with these ids is predicted-label inference."""
+    return identify_waveform_groups(
+        model,
+        lambda i: load_audio(paths[i], sample_rate),
+        durations,
+        max_batch_seconds=max_batch_seconds,
+    )
+
+
+@torch.no_grad()
+def identify_waveform_groups(
+    model: Any,
+    waveform: Callable[[int], torch.Tensor],
+    durations: Sequence[float],
+    *,
+    max_batch_seconds: float = 120.0,
+) -> list[int]:
+    """:func:`identify_groups` over utterances given by ``waveform(i)`` (as
+    :func:`decode_waveforms` takes them)."""
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    found = [0] * len(durations)
+    try:
+        for batch in length_sorted_batches(durations, max_batch_seconds):
+            waveforms, lengths = collate_waveforms([waveform(i) for i in batch])
+            ids = model.predict_group_ids(waveforms.to(device), lengths.to(device))
+            for index, group_id in zip(batch, ids.tolist(), strict=True):
+                found[index] = int(group_id)
+    finally:
+        model.train(was_training)
+    return found
 
 
 @torch.no_grad()

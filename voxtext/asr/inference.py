@@ -1,9 +1,9 @@
 """Loading a trained recogniser from its checkpoint and using it: ``transcribe`` audio files,
-``evaluate_manifest`` into the predictions JSONL that ``voxtext report`` reads."""
+or, as :class:`CheckpointRecognizer` (a ``protocols.Recognizer``), decode a manifest into the
+predictions JSONL that ``voxtext report`` reads (``voxtext.asr.recognition``)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,13 +12,13 @@ from typing import Any
 import torch
 
 from voxtext.asr.assembly import decoder_for, reassemble
-from voxtext.asr.decoding import decode_files
+from voxtext.asr.decoding import decode_files, decode_waveforms, identify_waveform_groups
 from voxtext.asr.groups import UNKNOWN_ID, GroupVocabulary
 from voxtext.asr.model import CTCModel
 from voxtext.components import ComponentSpec, Provenance, rebuild_component
 from voxtext.data.audio import audio_info
-from voxtext.data.manifest import read_manifest
 from voxtext.errors import VoxtextError
+from voxtext.protocols import RecognitionInput, Transcript
 from voxtext.train.checkpoint import load_checkpoint, resolve_checkpoint
 
 FORMAT = "voxtext.asr/1"
@@ -34,6 +34,8 @@ class Recognizer:
     sample_rate: int
     checkpoint: Path
     metadata: Mapping[str, Any]
+    #: the decoder in use when it is not the checkpoint's own (``with_decoder``)
+    decoder_record: Provenance | None = None
 
     @property
     def groups(self) -> GroupVocabulary | None:
@@ -43,10 +45,30 @@ class Recognizer:
 
     def with_decoder(self, spec: ComponentSpec) -> Recognizer:
         """The same model with another decoder (``ctc-beam`` with an LM, say)."""
-        decoder, _ = decoder_for(spec, self.tokenizer, where="--decoder")
+        decoder, record = decoder_for(spec, self.tokenizer, where="--decoder")
         return Recognizer(
-            self.model, self.tokenizer, decoder, self.sample_rate, self.checkpoint, self.metadata
+            self.model,
+            self.tokenizer,
+            decoder,
+            self.sample_rate,
+            self.checkpoint,
+            self.metadata,
+            record,
         )
+
+    def as_recognizer(
+        self, max_batch_seconds: float = 120.0, *, identify_groups: bool = False
+    ) -> CheckpointRecognizer:
+        """This model behind ``protocols.Recognizer``, as ``voxtext evaluate`` uses it; with
+        ``identify_groups`` the model chooses each utterance's group itself (it needs a
+        group-identification module such as the dialect-id head)."""
+        if identify_groups and not self.model.identifies_groups:
+            raise VoxtextError(
+                f"{self.checkpoint}: this model cannot identify groups from audio (it was "
+                "trained without a group-identification strategy such as dialect-id); decode "
+                "with the true groups or none instead"
+            )
+        return CheckpointRecognizer(self, max_batch_seconds, identify_groups)
 
     def transcribe(
         self,
@@ -119,47 +141,82 @@ def load_recognizer(path: str | Path, *, device: str = "cpu", which: str = "best
     return Recognizer(model, tokenizer, decoder, int(metadata["sample_rate"]), folder, metadata)
 
 
-def evaluate_manifest(
-    recognizer: Recognizer,
-    manifest: Path,
-    out: Path,
-    *,
-    max_batch_seconds: float = 120.0,
-    use_groups: bool = True,
-) -> list[dict[str, Any]]:
-    """Decode every utterance of ``manifest`` and write the predictions JSONL (``id``,
-    ``ref``, ``hyp``, ``speaker``, ``groups``, ``duration``, ``synthetic``) that fairness
-    reports read. A group-aware model gets each utterance's group from the manifest, or none
-    (the unknown-group path) with ``use_groups=False``."""
-    utterances = read_manifest(manifest)
-    hypotheses = decode_files(
-        recognizer.model,
-        recognizer.decoder,
-        [u.audio for u in utterances],
-        [u.duration for u in utterances],
-        sample_rate=recognizer.sample_rate,
-        max_batch_seconds=max_batch_seconds,
-        group_ids=recognizer.group_ids(
-            [u.groups for u in utterances] if use_groups else None, len(utterances)
-        ),
-    )
-    rows = [
-        {
-            "id": u.id,
-            "ref": u.text,
-            "hyp": hyp,
-            "speaker": u.speaker,
-            "groups": dict(u.groups),
-            "duration": u.duration,
-            # generated speech (a manifest's extra.synthetic) is flagged in every report
-            "synthetic": bool(u.extra.get("synthetic", False)),
+@dataclass
+class CheckpointRecognizer:
+    """A trained checkpoint as a ``protocols.Recognizer``. Each input's ``groups`` condition a
+    group-aware model (none, or a value it was not trained on: the unknown-group path);
+    utterances are decoded in batches of similar length up to ``max_batch_seconds``."""
+
+    recognizer: Recognizer
+    max_batch_seconds: float = 120.0
+    #: predicted-label inference: ignore the inputs' groups, identify each from its audio
+    #: (first pass, no group shown), decode with it (second pass); the group goes in ``info``
+    identify_groups: bool = False
+
+    @property
+    def sample_rate(self) -> int:
+        return self.recognizer.sample_rate
+
+    def transcribe(self, items: Sequence[RecognitionInput]) -> list[Transcript]:
+        import numpy as np
+        import torchaudio.functional
+
+        waveforms = []
+        for item in items:
+            waveform = torch.from_numpy(np.asarray(item.waveform, dtype=np.float32))
+            if item.sample_rate != self.sample_rate:
+                waveform = torchaudio.functional.resample(
+                    waveform, item.sample_rate, self.sample_rate
+                )
+            waveforms.append(waveform)
+        durations = [len(w) / self.sample_rate for w in waveforms]
+        model, vocabulary = self.recognizer.model, self.recognizer.groups
+        group_ids: list[int] | None
+        if self.identify_groups and vocabulary is not None:
+            group_ids = identify_waveform_groups(
+                model, waveforms.__getitem__, durations, max_batch_seconds=self.max_batch_seconds
+            )
+        else:
+            group_ids = self.recognizer.group_ids([i.groups for i in items], len(items))
+        texts = decode_waveforms(
+            model,
+            self.recognizer.decoder,
+            waveforms.__getitem__,
+            durations,
+            max_batch_seconds=self.max_batch_seconds,
+            group_ids=group_ids,
+        )
+        if not self.identify_groups or vocabulary is None or group_ids is None:
+            return [Transcript(text) for text in texts]
+        return [
+            Transcript(text, {"predicted_groups": {vocabulary.attribute: vocabulary.values[g]}})
+            for text, g in zip(texts, group_ids, strict=True)
+        ]
+
+    def describe(self) -> dict[str, Any]:
+        """The checkpoint, and every component it was built from with its plugin version."""
+        from voxtext import __version__
+
+        metadata = self.recognizer.metadata
+        decoder = self.recognizer.decoder_record or Provenance.from_dict(metadata["decoder"])
+        components = {
+            role: Provenance.from_dict(record).to_dict()
+            for role, record in metadata.get("components", {}).items()
         }
-        for u, hyp in zip(utterances, hypotheses, strict=True)
-    ]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as f:
-        for row in rows:
-            f.write(json.dumps(row, ensure_ascii=False) + "\n")
-    tmp.replace(out)
-    return rows
+        return {
+            "engine": "voxtext",
+            "model": str(self.recognizer.checkpoint),
+            "version": __version__,
+            "settings": {
+                "format": metadata.get("format"),
+                "components": components,
+                # without its config: that holds the whole learnt vocabulary
+                "tokenizer": {
+                    k: v for k, v in metadata.get("tokenizer", {}).items() if k != "config"
+                },
+                "decoder": decoder.to_dict(),
+                "groups": metadata.get("groups"),
+                "max_batch_seconds": self.max_batch_seconds,
+                "groups_from": "identified from audio" if self.identify_groups else "inputs",
+            },
+        }

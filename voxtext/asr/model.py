@@ -129,6 +129,29 @@ class CTCModel(nn.Module):
         hidden = visible == 0 if self.reads_groups else torch.ones_like(visible, dtype=torch.bool)
         return log_probs, out_lengths, self._auxiliary(encoded, out_lengths, group_ids, hidden)
 
+    @property
+    def identifies_groups(self) -> bool:
+        """Whether a group module can tell each utterance's group from its audio."""
+        return any(hasattr(m, "predict_groups") for m in self.group_modules)
+
+    def predict_group_ids(self, waveforms: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Group ids ``(B,)`` the model identifies from ``(B, S)`` audio, having been shown no
+        group (the first module with ``predict_groups`` decides)."""
+        identifiers: list[Any] = [m for m in self.group_modules if hasattr(m, "predict_groups")]
+        if not identifiers:
+            raise ValueError(
+                "this model has no group-identification module (train it with the "
+                "dialect-id strategy) so it cannot choose a group by itself"
+            )
+        x, x_lengths = self.front_end(waveforms, lengths, None)
+        unknown = torch.zeros(x.shape[0], dtype=torch.long, device=x.device)
+        for module in self._groups():
+            x = module.before_encoder(x, x_lengths, unknown)
+        encoded, out_lengths = self.encoder(x, x_lengths)
+        for module in self._groups():
+            encoded = module.after_encoder(encoded, out_lengths, unknown)
+        return identifiers[0].predict_groups(encoded, out_lengths).long()
+
     def _groups(self) -> list[GroupModule]:
         return [cast(GroupModule, module) for module in self.group_modules]
 

@@ -1,27 +1,38 @@
-"""``voxtext evaluate CHECKPOINT DATA [--out PATH] [--group ATTR ...]``: score a trained model
-on a labelled file.
+"""``voxtext evaluate RECOGNIZER_OR_CHECKPOINT DATA [--out PATH] [--group ATTR ...]``: score a
+trained model, or a registered recogniser, on a labelled file.
 
-ASR checkpoints decode a speech manifest and write the predictions JSONL (``id``, ``ref``,
-``hyp``, ``speaker``, ``groups``) that ``voxtext report`` turns into a per-group fairness
-report. Text checkpoints (classification, tagging) predict a text or token dataset and write
-``predictions.jsonl``, ``metrics.json``, ``report.md`` and, with ``--group``, the per-group
-fairness report into the ``--out`` folder; ``--ensemble RUN`` adds models whose probabilities
-are averaged with the first one's.
+An existing path is a checkpoint; anything else names a registered recogniser (``voxtext
+plugins`` lists them under ``recognizers``), configured with ``--recognizer-set key=value``.
+ASR checkpoints and recognisers decode a speech manifest through one code path
+(``voxtext.asr.evaluate_manifest``) into the predictions JSONL (``id``, ``ref``, ``hyp``,
+``speaker``, ``groups``) that ``voxtext report`` turns into a per-group fairness report, with
+the sidecar ``<out stem>.meta.json`` saying what was audited. Text checkpoints
+(classification, tagging) predict a text or token dataset and write ``predictions.jsonl``,
+``metrics.json``, ``report.md`` and, with ``--group``, the per-group fairness report into the
+``--out`` folder; ``--ensemble RUN`` adds models whose probabilities are averaged with the
+first one's.
 """
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from voxtext.commands.transcribe import add_decoder_arguments, load
 
-HELP = "score a model on a labelled file (speech manifest or text dataset)"
+HELP = "score a model or recogniser on a labelled file (speech manifest or text dataset)"
 DEFAULT_OUT = Path("predictions.jsonl")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("checkpoint", type=Path, help="run folder or checkpoint folder")
+    parser.add_argument(
+        "checkpoint",
+        type=Path,
+        metavar="RECOGNIZER_OR_CHECKPOINT",
+        help="run folder or checkpoint folder; or, when no such path exists, the name of a "
+        "registered recogniser (see `voxtext plugins`)",
+    )
     parser.add_argument("manifest", type=Path, help="JSONL speech manifest or text dataset")
     parser.add_argument(
         "--out",
@@ -47,13 +58,37 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--task", default="main", help="text models only: which task's head to evaluate"
     )
+    parser.add_argument(
+        "--recognizer-set",
+        dest="recognizer_options",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="registered recognisers only: a config value, e.g. beam_size=5 (repeatable)",
+    )
+    parser.add_argument(
+        "--groups",
+        choices=("oracle", "predicted", "none"),
+        default="oracle",
+        help="ASR checkpoints of group-aware models: condition on each utterance's group from "
+        "the manifest (oracle, default), on the group the model identifies from the audio "
+        "(predicted: needs a dialect-id head; the predictions keep it under extra), or on none",
+    )
     add_decoder_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
+    from voxtext.errors import ConfigError
     from voxtext.train import resolve_checkpoint
     from voxtext.train.checkpoint import read_metadata
 
+    if not args.checkpoint.exists():
+        return _run_registered(args)
+    if args.recognizer_options:
+        raise ConfigError(
+            f"--recognizer-set configures a registered recogniser, but {args.checkpoint} is a "
+            "checkpoint path; choose its decoder with --decoder / --decoder-set"
+        )
     metadata = read_metadata(resolve_checkpoint(args.checkpoint)).get("metadata", {})
     if str(metadata.get("format", "")).startswith("voxtext.text/"):
         return _run_text(args)
@@ -76,12 +111,76 @@ def _run_text(args: argparse.Namespace) -> int:
 
 def _run_asr(args: argparse.Namespace) -> int:
     from voxtext.asr import evaluate_manifest
-    from voxtext.asr.scoring import grouped_error_rates
 
     if args.ensemble:
         raise SystemExit("voxtext evaluate: --ensemble works for text models only")
-    recognizer = load(args)
-    rows = evaluate_manifest(recognizer, args.manifest, args.out)
+    model = load(args)
+    recognizer = model.as_recognizer(identify_groups=args.groups == "predicted")
+    rows = evaluate_manifest(
+        recognizer, args.manifest, args.out, use_groups=args.groups == "oracle"
+    )
+    if args.groups == "predicted" and model.groups is not None:
+        attribute = model.groups.attribute
+        known = [r for r in rows if r["groups"].get(attribute) in model.groups.values[1:]]
+        right = sum(
+            r["extra"]["predicted_groups"][attribute] == r["groups"][attribute] for r in known
+        )
+        if known:
+            print(f"{attribute}_id_accuracy\t{right / len(known):.4f}\t({right}/{len(known)})")
+    return _print_scores(rows, args)
+
+
+def _run_registered(args: argparse.Namespace) -> int:
+    """``args.checkpoint`` is no path: build the registered recogniser of that name."""
+    import voxtext
+    from voxtext.asr import evaluate_manifest
+    from voxtext.config import parse_overrides, to_dict
+    from voxtext.errors import UnknownComponentError
+
+    name = str(args.checkpoint)
+    _refuse_checkpoint_options(args, name)
+    try:
+        entry = voxtext.registry("recognizers").get(name)
+    except UnknownComponentError as exc:
+        raise UnknownComponentError(
+            f"'{name}' is not an existing path (no checkpoint or run folder there), nor a "
+            f"registered recogniser: {exc}"
+        ) from None
+    config = entry.make_config(parse_overrides(args.recognizer_options))
+    recognizer = entry.create(config)
+    source = {
+        "recognizer": entry.name,
+        "plugin": entry.plugin.name,
+        "plugin_version": entry.plugin.version,
+        "config": to_dict(config) if config is not None else {},
+    }
+    rows = evaluate_manifest(recognizer, args.manifest, args.out, source=source)
+    return _print_scores(rows, args)
+
+
+def _refuse_checkpoint_options(args: argparse.Namespace, name: str) -> None:
+    from voxtext.errors import ConfigError
+
+    given = {
+        "--decoder": args.decoder,
+        "--decoder-set": args.decoder_options,
+        "--ensemble": args.ensemble,
+        "--task": args.task != "main",
+        "--groups": args.groups != "oracle",
+        "--device": args.device != "cpu",
+    }
+    used = [flag for flag, value in given.items() if value]
+    if used:
+        raise ConfigError(
+            f"{', '.join(used)}: for checkpoints only, and '{name}' is no existing path; "
+            "configure a registered recogniser with --recognizer-set key=value "
+            "(e.g. --recognizer-set device=cuda)"
+        )
+
+
+def _print_scores(rows: list[dict[str, Any]], args: argparse.Namespace) -> int:
+    from voxtext.asr.scoring import grouped_error_rates
+
     metrics = grouped_error_rates(
         [r["ref"] for r in rows],
         [r["hyp"] for r in rows],

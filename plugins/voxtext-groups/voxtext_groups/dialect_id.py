@@ -7,7 +7,9 @@ cross-entropy, weighted by ``weight`` (λ), is added to the CTC loss, pushing th
 encoder to represent dialect. It trains only on rows whose dialect no other module saw: with
 dialect conditioning or adapters in the same model the label would otherwise be readable
 from the input, so those rows (all but the ``unknown_probability`` share) are left out. Dev
-evaluation runs it with every dialect hidden and reports ``dev_dialect_id_acc``.
+evaluation runs it with every dialect hidden and reports ``dev_dialect_id_acc``. At test time
+``predict_groups`` lets the model pick the dialect its conditioning and adapters use when the
+speaker's dialect is not known.
 """
 
 from __future__ import annotations
@@ -51,6 +53,10 @@ class DialectIdHead(nn.Module):
     def logits(self, encoded: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Scores of the known dialects ``(B, G-1)``: column k is group id k + 1."""
         return self.classifier(masked_mean(encoded, lengths)).float()
+
+    def predict_groups(self, encoded: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """The most likely known dialect of each row, as group ids ``(B,)`` (never unknown)."""
+        return self.logits(encoded, lengths).argmax(dim=-1) + 1
 
     def before_encoder(
         self, x: torch.Tensor, lengths: torch.Tensor, group_ids: torch.Tensor
