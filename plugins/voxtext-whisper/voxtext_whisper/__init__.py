@@ -1,0 +1,1 @@
+"""voxtext-whisper: Whisper models for voxtext (see the plugin's README)."""
