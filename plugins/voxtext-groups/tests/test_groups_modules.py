@@ -195,3 +195,21 @@ def test_cuda_bf16_forward_backward_with_every_extension_and_group_dro(audio):
     output.loss_sum.backward()
     assert all(p.grad is None or torch.isfinite(p.grad).all() for p in model.parameters())
     assert "dro_weight/south" in output.stats
+
+
+@pytest.mark.parametrize("detach", [False, True])
+def test_a_detached_dialect_id_head_learns_without_moving_the_encoder(detach):
+    from voxtext_groups.configs import DialectIdConfig
+    from voxtext_groups.dialect_id import DialectIdHead
+
+    head = DialectIdHead(8, 2, DialectIdConfig(detach=detach))
+    encoded = torch.randn(3, 5, 8, requires_grad=True)
+    hidden = torch.ones(3, dtype=torch.bool)
+    out = head.auxiliary(encoded, torch.tensor([5, 4, 2]), torch.tensor([1, 2, 1]), hidden)
+    out.loss.backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in head.parameters())
+    if detach:
+        assert encoded.grad is None
+    else:
+        assert encoded.grad is not None and encoded.grad.abs().sum() > 0
+    assert head.predict_groups(encoded, torch.tensor([5, 4, 2])).tolist()[0] in {1, 2}

@@ -41,10 +41,14 @@ class DialectConditioningConfig:
 @dataclass(frozen=True)
 class DialectIdConfig:
     """``weight``: λ, the cross-entropy's weight next to the CTC loss. ``hidden_dim``: width of
-    a hidden layer before the classifier (0: a linear classifier on the pooled output)."""
+    a hidden layer before the classifier (0: a linear classifier on the pooled output).
+    ``detach``: train the head on the encoder output without sending its gradient into the
+    encoder (a probe: dialect identification for inference, no multitask pressure; a
+    pretrained encoder early in CTC fine-tuning is easily disturbed by it)."""
 
     weight: float = 0.3
     hidden_dim: int = 0
+    detach: bool = False
 
     def __post_init__(self) -> None:
         if not self.weight >= 0:

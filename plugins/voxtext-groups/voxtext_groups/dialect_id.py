@@ -4,12 +4,13 @@
 
 The head classifies among the known dialects (the unknown group is never a target). Its
 cross-entropy, weighted by ``weight`` (λ), is added to the CTC loss, pushing the shared
-encoder to represent dialect. It trains only on rows whose dialect no other module saw: with
-dialect conditioning or adapters in the same model the label would otherwise be readable
-from the input, so those rows (all but the ``unknown_probability`` share) are left out. Dev
-evaluation runs it with every dialect hidden and reports ``dev_dialect_id_acc``. At test time
-``predict_groups`` lets the model pick the dialect its conditioning and adapters use when the
-speaker's dialect is not known.
+encoder to represent dialect (with ``detach``, only the head learns from it: a probe). It
+trains only on rows whose dialect no other module saw: with dialect conditioning or adapters
+in the same model the label would otherwise be readable from the input, so those rows (all
+but the ``unknown_probability`` share) are left out. Dev evaluation runs it with every
+dialect hidden and reports ``dev_dialect_id_acc``. At test time ``predict_groups`` lets the
+model pick the dialect its conditioning and adapters use when the speaker's dialect is not
+known.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ class DialectIdHead(nn.Module):
     def __init__(self, input_dim: int, num_known: int, config: DialectIdConfig) -> None:
         super().__init__()
         self.weight = config.weight
+        self.detach = config.detach
         if config.hidden_dim:
             self.classifier: nn.Module = nn.Sequential(
                 nn.Linear(input_dim, config.hidden_dim),
@@ -52,7 +54,8 @@ class DialectIdHead(nn.Module):
 
     def logits(self, encoded: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Scores of the known dialects ``(B, G-1)``: column k is group id k + 1."""
-        return self.classifier(masked_mean(encoded, lengths)).float()
+        pooled = masked_mean(encoded, lengths)
+        return self.classifier(pooled.detach() if self.detach else pooled).float()
 
     def predict_groups(self, encoded: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """The most likely known dialect of each row, as group ids ``(B,)`` (never unknown)."""
