@@ -47,13 +47,18 @@ LANGUAGE_SETS: dict[str, tuple[Dialect, ...]] = {
     "all": ENGLISH_ACCENTS + CHINESE,
 }
 
-# espeak-ng's numbered voice variants (`espeak-ng --voices=variant`: male1…male8,
-# female1…female5). Each split draws its speakers from its own variants, so a test speaker
-# has a timbre no training speaker has: speakers are held out by voice, not only by id.
+# espeak-ng's voice variants (`espeak-ng --voices=variant`: male1…male8, female1…female5 and
+# named ones). Each split draws its speakers from its own variants, so a test speaker has a
+# timbre no training speaker has: speakers are held out by voice, not only by id. The test
+# split has ten variants, so ten test speakers per dialect differ in timbre as well as in
+# pitch and speed (speaker-level intervals and tests need that many independent voices).
 VARIANTS_BY_SPLIT: dict[str, dict[str, tuple[str, ...]]] = {
     "train": {"m": ("m1", "m2", "m4", "m5", "m7", "m8"), "f": ("f1", "f2", "f5")},
     "dev": {"m": ("m6",), "f": ("f4",)},
-    "test": {"m": ("m3",), "f": ("f3",)},
+    "test": {
+        "m": ("m3", "adam", "david", "john", "paul"),
+        "f": ("f3", "linda", "belinda", "anika", "steph"),
+    },
 }
 
 ALL_VARIANTS = tuple(

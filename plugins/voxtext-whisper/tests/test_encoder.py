@@ -156,3 +156,20 @@ def test_ctc_training_overfits_four_utterances(tiny_whisper: Path, tmp_path: Pat
     losses = [h["loss"] for h in history if h.get("kind") == "train"]
     print(f"whisper CTC train losses: {[round(x, 3) for x in losses]}")
     assert len(losses) >= 4 and losses[-1] < 0.5 * losses[0]
+
+
+def test_a_packaged_name_is_converted_once_into_the_cache(tmp_path, monkeypatch):
+    from voxtext_whisper.convert import transformers_folder
+    from voxtext_whisper.packaged import resolve_ct2_model
+
+    monkeypatch.setenv("VOXTEXT_CACHE", str(tmp_path))
+    folder = transformers_folder("tiny.en", "whisper.path")
+    assert folder.parent == tmp_path / "whisper" and folder.name.endswith("-transformers")
+    made = (folder / "model.safetensors").stat().st_mtime_ns
+    assert transformers_folder("tiny.en", "whisper.path") == folder
+    assert (folder / "model.safetensors").stat().st_mtime_ns == made  # not converted again
+    assert not list(folder.parent.glob("*.partial-*"))
+    encoder = voxtext.registry("encoders").create("whisper", {"path": "tiny.en"})
+    assert (encoder.input_dim, encoder.output_dim) == (80, 384)
+    with pytest.raises(ConfigError, match="is a CTranslate2 Whisper folder; convert it first"):
+        transformers_folder(resolve_ct2_model("tiny.en"), "whisper.path")

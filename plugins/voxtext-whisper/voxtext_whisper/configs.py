@@ -15,10 +15,11 @@ TINY_ENCODER = {"input_dim": 80, "d_model": 384, "num_heads": 6, "ffn_dim": 1536
 class WhisperLogMelConfig:
     """``whisper-log-mel``: Whisper's log-mel front end on variable-length batches.
 
-    ``n_mels``: mel bins (80; 128 for large-v3). ``path``: a transformers Whisper folder (what
-    ``voxtext convert whisper-ct2`` writes) whose ``preprocessor_config.json`` gives
-    ``feature_size`` (n_mels), ``n_fft``, ``hop_length`` and ``sampling_rate``; when set, a
-    different explicit ``n_mels`` is an error. Without it: 400-point FFT, hop 160, 16 kHz.
+    ``n_mels``: mel bins (80; 128 for large-v3). ``path``: a packaged model name (``tiny.en``,
+    ``base``) or a transformers Whisper folder (what ``voxtext convert whisper-ct2`` writes),
+    whose ``preprocessor_config.json`` gives ``feature_size`` (n_mels), ``n_fft``,
+    ``hop_length`` and ``sampling_rate``; when set, a different explicit ``n_mels`` is an
+    error. Without it: 400-point FFT, hop 160, 16 kHz.
     """
 
     n_mels: int | None = None
@@ -33,9 +34,10 @@ class WhisperLogMelConfig:
 class WhisperEncoderConfig:
     """``whisper``: a Whisper encoder on log-mel features ``(batch, frames, n_mels)``.
 
-    ``path``: a transformers Whisper folder (``voxtext convert whisper-ct2 tiny.en DST``
-    writes one; ``save_pretrained`` of ``WhisperModel``/``WhisperForConditionalGeneration``
-    too); only the encoder's weights are loaded. Without ``path`` the encoder is randomly
+    ``path``: a packaged model name (``tiny.en``, ``base``: converted once into the cache) or
+    a transformers Whisper folder (``voxtext convert whisper-ct2 SRC DST`` writes one;
+    ``save_pretrained`` of ``WhisperModel``/``WhisperForConditionalGeneration`` too); only the
+    encoder's weights are loaded. Without ``path`` the encoder is randomly
     initialised with ``input_dim`` (n_mels), ``d_model``, ``num_heads``, ``ffn_dim`` and
     ``num_layers`` (Whisper tiny's sizes by default); with one, those fields must be left
     unset or agree with the checkpoint.

@@ -267,7 +267,15 @@ def convert_ct2_to_transformers(src: str | Path, dst: str | Path, force: bool = 
     model = build_model(weights, kwargs)
     target.mkdir(parents=True, exist_ok=True)
     model.generation_config = generation_config(source, kwargs, vocab)
-    model.save_pretrained(target, safe_serialization=True)
+    from transformers.utils import logging as hf_logging
+
+    shown = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()  # one shard: a bar would only clutter recipe logs
+    try:
+        model.save_pretrained(target, safe_serialization=True)
+    finally:
+        if shown:
+            hf_logging.enable_progress_bar()
     save_tokenizer(source, target, kwargs)
     save_preprocessor(target, kwargs["num_mel_bins"])
     return target
@@ -326,3 +334,38 @@ def save_preprocessor(target: Path, n_mels: int) -> None:
     from transformers import WhisperFeatureExtractor
 
     WhisperFeatureExtractor(feature_size=n_mels).save_pretrained(target)
+
+
+def transformers_folder(spec: str | Path, field: str) -> Path:
+    """A transformers Whisper folder for a config's ``path``: an existing folder as it is, or
+    a packaged model name (``tiny.en``, ``base``) converted once into
+    ``$VOXTEXT_CACHE/whisper/<name>-<package versions>-transformers`` (written under a
+    temporary name and renamed, so an interrupted conversion leaves nothing half-made). A
+    config can then name ``tiny.en`` and a checkpoint rebuilds from the same name anywhere."""
+    import importlib.metadata as md
+    import os
+    import shutil
+
+    from voxtext_whisper.packaged import PACKAGED, cache_root
+
+    path = Path(spec).expanduser()
+    if path.is_dir() or str(spec) not in PACKAGED:
+        if (path / "model.bin").is_file() and not any(path.glob("model*.safetensors")):
+            raise ConfigError(
+                f"{field}: '{path}' is a CTranslate2 Whisper folder; convert it first with "
+                f"'voxtext convert whisper-ct2 {path} DST' and give DST here"
+            )
+        return path  # the caller checks that it holds what it needs
+    name = str(spec)
+    versions = "-".join(md.version(dist) for dist in PACKAGED[name])
+    target = cache_root() / "whisper" / f"{name}-{versions}-transformers"
+    if (target / "config.json").is_file():
+        return target
+    partial = target.with_name(f"{target.name}.partial-{os.getpid()}")
+    shutil.rmtree(partial, ignore_errors=True)
+    convert_ct2_to_transformers(name, partial)
+    try:
+        partial.replace(target)
+    except OSError:  # another process finished first: keep its copy
+        shutil.rmtree(partial, ignore_errors=True)
+    return target

@@ -24,6 +24,7 @@ from torch import nn
 
 from voxtext.errors import ConfigError
 from voxtext_whisper.configs import TINY_ENCODER, WhisperEncoderConfig
+from voxtext_whisper.convert import transformers_folder
 
 EXPECTED = (
     "a transformers Whisper folder (config.json + model.safetensors), e.g. from "
@@ -57,7 +58,7 @@ def whisper_config(config: WhisperEncoderConfig) -> Any:
             dropout=config.dropout or 0.0,
         )
     else:
-        path = Path(config.path).expanduser()
+        path = transformers_folder(config.path, "whisper.path")
         if not (path / "config.json").is_file():
             raise ConfigError(f"whisper.path: '{path}' has no config.json; expected {EXPECTED}")
         model_config = WhisperConfig.from_pretrained(path, local_files_only=True)
@@ -111,7 +112,7 @@ def load_encoder(config: WhisperEncoderConfig) -> nn.Module:
     model_config = whisper_config(config)
     encoder = WhisperEncoder(model_config)
     if config.path is not None:
-        state = encoder_state_dict(Path(config.path).expanduser())
+        state = encoder_state_dict(transformers_folder(config.path, "whisper.path"))
         result = encoder.load_state_dict(state, strict=False)
         if result.missing_keys or result.unexpected_keys:
             raise ConfigError(

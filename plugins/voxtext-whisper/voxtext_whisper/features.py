@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -64,7 +63,9 @@ def read_settings(config: WhisperLogMelConfig) -> dict[str, int]:
     """n_mels, n_fft, hop and sample rate from the folder's preprocessor config or defaults."""
     settings = dict(DEFAULTS)
     if config.path is not None:
-        file = Path(config.path).expanduser() / "preprocessor_config.json"
+        from voxtext_whisper.convert import transformers_folder
+
+        file = transformers_folder(config.path, "whisper-log-mel.path") / "preprocessor_config.json"
         if not file.is_file():
             raise ConfigError(
                 f"whisper-log-mel.path: '{file}' does not exist; expected a transformers "

@@ -58,7 +58,7 @@ def packaged_model(name: str) -> Path:
     if len(folders) == 1:
         return folders[0]
     versions = "-".join(md.version(dist) for dist in PACKAGED[name])
-    target = _cache_root() / "whisper" / f"{name}-{versions}"
+    target = cache_root() / "whisper" / f"{name}-{versions}"
     parts = [next(folder.glob("model.bin*")) for folder in folders]
     expected_size = sum(part.stat().st_size for part in parts)
     model = target / "model.bin"
@@ -93,5 +93,6 @@ def _data_folder(dist: str) -> Path:
     raise ConfigError(f"the package '{dist}' at {root} holds no model folder with model.bin")
 
 
-def _cache_root() -> Path:
+def cache_root() -> Path:
+    """``$VOXTEXT_CACHE`` (default ``~/.cache/voxtext``): converted and joined models."""
     return Path(os.environ.get("VOXTEXT_CACHE", Path.home() / ".cache" / "voxtext")).expanduser()
