@@ -29,49 +29,99 @@ def load_recipe():
     return module
 
 
-def test_tiny_recipe_runs_end_to_end(tmp_path, capsys):
+TINY = [
+    "corpus.size=tiny",
+    'corpus.dialects=["en-us", "en-gb-scotland"]',
+    "corpus.imbalance=0.75",
+    "corpus.progress=false",
+    "asr.trainer.max_steps=12",
+    "asr.trainer.eval_every_steps=6",
+    "asr.trainer.progress=false",
+    "report.n_boot=100",
+]
+
+
+GROUPS = {"en-us", "en-gb-scotland"}
+
+
+def run_tiny(tmp_path: Path, *extra: str, config: str = "default.toml") -> dict:
     recipe = load_recipe()
-    cfg = recipe.parse_args(
-        [
-            "--set",
-            f"out_dir={tmp_path}",
-            "--set",
-            "corpus.size=tiny",
-            "--set",
-            'corpus.dialects=["en-us", "en-gb-scotland"]',
-            "--set",
-            "corpus.imbalance=0.75",
-            "--set",
-            "corpus.progress=false",
-            "--set",
-            "asr.trainer.max_steps=12",
-            "--set",
-            "asr.trainer.eval_every_steps=6",
-            "--set",
-            "asr.trainer.progress=false",
-            "--set",
-            "asr.encoder.num_layers=1",
-            "--set",
-            "asr.encoder.d_model=32",
-            "--set",
-            "report.n_boot=100",
-        ]
-    )
-    comparison = recipe.main(cfg)
+    overrides = [f"out_dir={tmp_path}", *TINY, *extra]
+    args = ["--config", str(ROOT / "recipes/dialect_asr" / config)]
+    for override in overrides:
+        args += ["--set", override]
+    return recipe.main(recipe.parse_args(args))
+
+
+def test_main_job_audits_whisper_and_fine_tunes_it_end_to_end(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("VOXTEXT_CACHE", str(tmp_path / "cache"))  # tiny.en converted here
+    summary = run_tiny(tmp_path / "run")
     out = capsys.readouterr().out
     assert "Test-set error rates per dialect (synthetic data)" in out
-    assert "en-us" in out and "en-gb-scotland" in out
-    assert comparison["data"]["synthetic"] is True
-    groups = {g["group"] for g in comparison["comparisons"][0]["groups"]}
-    assert groups == {"en-us", "en-gb-scotland"}
-    for name in ("baseline", "dialect_aware"):
-        predictions = [
-            json.loads(line) for line in (tmp_path / "predictions" / f"{name}.jsonl").open()
-        ]
-        assert {p["groups"]["dialect"] for p in predictions} == groups
-        metadata = json.loads(
-            next((tmp_path / name).glob("checkpoint-*/metadata.json")).read_text()
-        )
-        assert metadata["metadata"]["components"]["encoder"]["plugin"] == "voxtext-encoders"
-    for report in ("comparison.html", "comparison.md", "baseline.json", "training_data.md"):
-        assert (tmp_path / "report" / report).stat().st_size > 0
+    for label in ("zero-shot", "plain fine-tune", "dialect-aware (oracle)"):
+        assert label in out
+    assert "dialect-aware (oracle) vs plain fine-tune (paired" in out
+    assert "plain fine-tune vs zero-shot (paired" in out and "worst-best gap" in out
+    assert set(summary["reports"]) == {"zero_shot", "plain", "dialect_aware"}
+    for report in summary["reports"].values():
+        assert report["data"]["synthetic"] is True
+        assert {g["group"] for g in report["analyses"][0]["groups"]} == GROUPS
+    run = tmp_path / "run"
+    zero_shot = [json.loads(line) for line in (run / "predictions/zero_shot.jsonl").open()]
+    assert {p["groups"]["dialect"] for p in zero_shot} == GROUPS
+    meta = json.loads((run / "predictions/zero_shot.meta.json").read_text())
+    assert meta["recognizer"]["engine"] == "faster-whisper"
+    for system in ("plain", "dialect_aware"):
+        metadata = json.loads(next((run / system).glob("checkpoint-*/metadata.json")).read_text())
+        encoder = metadata["metadata"]["components"]["encoder"]
+        assert (encoder["name"], encoder["plugin"]) == ("whisper", "voxtext-whisper")
+        assert encoder["config"]["path"] == "tiny.en"  # rebuilt from the packaged name anywhere
+    for name in ("dialect_aware_vs_plain.html", "plain_vs_zero_shot.md", "zero_shot.json"):
+        assert (run / "report" / name).stat().st_size > 0
+    # a rerun reuses the corpus, the trainings and every decoding
+    again = run_tiny(tmp_path / "run")
+    assert again["reports"] == summary["reports"]
+
+
+def test_from_scratch_conformer_config_decodes_with_oracle_and_predicted_dialects(tmp_path, capsys):
+    summary = run_tiny(
+        tmp_path,
+        "asr.encoder.num_layers=1",
+        "asr.encoder.d_model=32",
+        config="conformer.toml",
+    )
+    assert set(summary["reports"]) == {"plain", "dialect_aware", "dialect_aware_predicted"}
+    out = capsys.readouterr().out
+    assert "dialect-aware (oracle) vs plain fine-tune" in out
+    assert "dialect-aware (predicted) vs dialect-aware (oracle)" in out
+    assert "dialect identification on the test split" in out
+    assert 0.0 <= summary["dialect_id_accuracy"] <= 1.0
+    rows = (tmp_path / "predictions/dialect_aware_predicted.jsonl").open()
+    predicted = [json.loads(line) for line in rows]
+    assert all(p["extra"]["predicted_groups"]["dialect"] in GROUPS for p in predicted)
+    right = sum(
+        p["extra"]["predicted_groups"]["dialect"] == p["groups"]["dialect"] for p in predicted
+    )
+    assert summary["dialect_id_accuracy"] == right / len(predicted)
+    metadata = json.loads(next((tmp_path / "plain").glob("checkpoint-*/metadata.json")).read_text())
+    assert metadata["metadata"]["components"]["encoder"]["plugin"] == "voxtext-encoders"
+
+
+def test_comparison_lines_report_a_smaller_gap_as_a_positive_reduction():
+    recipe = load_recipe()
+    group = {"group": "en-us", "rate_a": 0.2, "rate_b": 0.15, "difference": -0.05}
+    comparison = {
+        "system_a": "dialect_aware",
+        "system_b": "plain",
+        "metric": "CER",
+        "groups": [{**group, "ci": [-0.07, -0.03], "p_value": 0.002}],
+        "gap_a": 0.067,
+        "gap_b": 0.112,
+        "gap_difference": 0.045,  # gap_b - gap_a, as the fairness evaluator reports it
+        "gap_difference_ci": [0.022, 0.070],
+        "gap_p_value": 0.002,
+    }
+    lines = recipe.comparison_lines({"comparisons": [comparison]})
+    assert lines[0].startswith("dialect-aware (oracle) vs plain fine-tune")
+    assert "0.150 -> 0.200  reduction -0.050 [-0.070, -0.030]  p 0.002" in lines[1]
+    assert lines[2] == ("  worst-best gap 0.112 -> 0.067: reduction +0.045 [0.022, 0.070]  p 0.002")

@@ -29,3 +29,9 @@ def test_recipe_config_builds(path: Path):
         assert config.trainer.max_steps
     aware = merge(cfg.asr, cfg.dialect_aware)
     assert aware.get("group_attribute") == cfg.group and aware.get("strategies")
+    if cfg.zero_shot:
+        settings = {k: v for k, v in cfg.zero_shot.items() if k != "name"}
+        voxtext.registry("recognizers").get(cfg.zero_shot["name"]).make_config(settings)
+    if cfg.predicted_groups:
+        names = [s["name"] for s in aware["strategies"]]
+        assert "dialect-id" in names, "predicted groups need a dialect-id head"
