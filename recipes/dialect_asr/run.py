@@ -178,16 +178,14 @@ def per_dialect_table(reports: Mapping[str, Mapping[str, Any]]) -> str:
     first = reports[systems[0]]["analyses"][0]
     metric = first["metric"].upper()
     rows = {s: {g["group"]: g for g in reports[s]["analyses"][0]["groups"]} for s in systems}
-    width = 26
-    lines = [
-        f"{'dialect':<18}{'spk':>4}{'utts':>6}  "
-        + "".join(f"{LABELS[s] + ' ' + metric:<{width}}" for s in systems)
-    ]
+    width = max(len(f"{LABELS[s]} {metric}") for s in systems) + 2
+    header = "".join(f"{LABELS[s] + ' ' + metric:<{width}}" for s in systems)
+    lines = [f"{'dialect':<18}{'spk':>4}{'utts':>6}  {header}".rstrip()]
     order = sorted(first["groups"], key=lambda g: -(g["rate"] or 0))
     for name in (g["group"] for g in order):
         base = rows[systems[0]][name]
         cells = "".join(f"{_rate(rows[s][name]):<{width}}" for s in systems)
-        lines.append(f"{name:<18}{base['speakers']:>4}{base['utterances']:>6}  {cells}")
+        lines.append(f"{name:<18}{base['speakers']:>4}{base['utterances']:>6}  {cells}".rstrip())
     for system in systems:
         gap = reports[system]["analyses"][0]["gap"]
         if gap:
