@@ -126,7 +126,20 @@ def test_predictions_of_a_recognizer_feed_the_fairness_report(
     assert cli.main(["evaluate", "counting", str(manifest), "--out", str(out)]) == 0
     capsys.readouterr()
     assert cli.main(["report", str(out), "--group", "dialect", "--n-boot", "20"]) == 0
-    assert "north" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "north" in printed
+    # the report says what was audited, from the predictions' sidecar
+    assert "- Audited system: engine counting, model none, version 1." in printed
+    as_json = tmp_path / "report.json"
+    argv = ["report", str(out), "--group", "dialect", "--n-boot", "20", "--format", "json"]
+    assert cli.main([*argv, "--out", str(as_json)]) == 0
+    assert json.loads(as_json.read_text())["audited"]["settings"] == {"prefix": "heard"}
+    metadata_path(out).write_text("{not json")
+    assert cli.main(argv) == 2
+    assert "pred.meta.json: not valid JSON" in capsys.readouterr().err
+    metadata_path(out).unlink()  # predictions without a sidecar still report
+    assert cli.main(argv) == 0
+    assert json.loads(capsys.readouterr().out)["audited"] == {}
 
 
 def test_unknown_name_lists_the_recognizers_and_says_no_path_exists(

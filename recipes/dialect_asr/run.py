@@ -34,6 +34,7 @@ import voxtext
 from voxtext.asr import evaluate_manifest, load_asr_config, load_recognizer, train
 from voxtext.config import build_config, merge, parse_overrides, read_config_file
 from voxtext.data import read_manifest, summarise
+from voxtext.data.predictions import read_predictions_metadata
 
 HERE = Path(__file__).resolve().parent
 SYSTEMS = ("plain", "dialect_aware")  # the trained ones
@@ -252,6 +253,9 @@ def main(cfg: Config) -> dict[str, Any]:
     reports = {
         s: evaluator.evaluate(rows, [cfg.group], system=s) for s, rows in predictions.items()
     }
+    for system, report in reports.items():  # what was audited, from each file's sidecar
+        metadata = read_predictions_metadata(cfg.out_dir / "predictions" / f"{system}.jsonl")
+        report.audited = dict((metadata or {}).get("recognizer", {}))
     comparisons = {
         f"{a}_vs_{b}": evaluator.evaluate(
             predictions[a], [cfg.group], system=a, compare=predictions[b], compare_system=b
@@ -259,6 +263,9 @@ def main(cfg: Config) -> dict[str, Any]:
         for a, b in COMPARISONS
         if a in predictions and b in predictions
     }
+    for a, b in COMPARISONS:
+        if f"{a}_vs_{b}" in comparisons:
+            comparisons[f"{a}_vs_{b}"].audited = reports[a].audited
     out = cfg.out_dir / "report"
     out.mkdir(parents=True, exist_ok=True)
     for name, report in {**reports, **comparisons}.items():

@@ -71,6 +71,16 @@ def test_main_job_audits_whisper_and_fine_tunes_it_end_to_end(tmp_path, capsys, 
     assert {p["groups"]["dialect"] for p in zero_shot} == GROUPS
     meta = json.loads((run / "predictions/zero_shot.meta.json").read_text())
     assert meta["recognizer"]["engine"] == "faster-whisper"
+    audited = {name: r["audited"]["engine"] for name, r in summary["reports"].items()}
+    assert audited == {
+        "zero_shot": "faster-whisper",
+        "plain": "voxtext",
+        "dialect_aware": "voxtext",
+    }
+    assert (
+        "Audited system: engine faster-whisper, model tiny.en"
+        in (run / "report" / "zero_shot.md").read_text()
+    )
     for system in ("plain", "dialect_aware"):
         metadata = json.loads(next((run / system).glob("checkpoint-*/metadata.json")).read_text())
         encoder = metadata["metadata"]["components"]["encoder"]

@@ -17,18 +17,13 @@ from typing import Any
 from voxtext.asr.inference import Recognizer as CheckpointModel
 from voxtext.data.audio import load_audio
 from voxtext.data.manifest import Utterance, read_manifest
+from voxtext.data.predictions import PREDICTIONS_FORMAT, metadata_path
 from voxtext.errors import VoxtextError
 from voxtext.protocols import RecognitionInput, Recognizer, Transcript
 
-PREDICTIONS_FORMAT = "voxtext.predictions/1"
 #: Audio handed to a recogniser per call: bounds memory on long manifests; a recogniser
 #: still batches inside a call as it likes.
 CHUNK_SECONDS = 600.0
-
-
-def metadata_path(predictions: Path) -> Path:
-    """The sidecar of a predictions file: ``pred.jsonl`` -> ``pred.meta.json``."""
-    return predictions.with_name(predictions.stem + ".meta.json")
 
 
 def evaluate_manifest(

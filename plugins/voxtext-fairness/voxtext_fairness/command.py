@@ -67,6 +67,7 @@ class ReportCommand:
 
     def run(self, args: argparse.Namespace) -> int:
         import voxtext
+        from voxtext.data.predictions import read_predictions_metadata
         from voxtext.errors import ConfigError
         from voxtext_fairness.records import read_predictions
 
@@ -92,6 +93,9 @@ class ReportCommand:
             compare_system=args.compare.stem if args.compare else "other",
             history=files if len(files) > 1 else [],
         )
+        metadata = read_predictions_metadata(args.predictions[-1])
+        if metadata is not None:
+            report.audited = dict(metadata.get("recognizer", {}))
         if args.format == "html":
             report.write_html(args.out)
             print(f"wrote {args.out}", file=sys.stderr)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from voxtext_fairness.report import AsrFairnessReport, GroupAnalysis, Interval, SystemComparison
 
 
@@ -171,6 +173,7 @@ def model_card_section(report: AsrFairnessReport) -> list[str]:
         f"- Method: {report.method['rate']}; {report.method['n_boot']} bootstrap "
         f"replicates over {report.method['resampling']} (seed {report.method['seed']}); "
         f"alignment by {report.method['alignment']}.",
+        *_audited_lines(report.audited),
         "",
     ]
     first_by_attributes = {}
@@ -190,3 +193,13 @@ def model_card_section(report: AsrFairnessReport) -> list[str]:
             )
         lines.append("")
     return lines
+
+
+def _audited_lines(audited: dict[str, Any]) -> list[str]:
+    """The audited system as its predictions' sidecar describes it (nothing without one)."""
+    if not audited:
+        return []
+    what = ", ".join(
+        f"{key} {audited[key]}" for key in ("engine", "model", "version") if audited.get(key)
+    )
+    return [f"- Audited system: {what or 'described in the JSON report'}."]

@@ -139,6 +139,9 @@ class AsrFairnessReport:
     comparisons: list[SystemComparison] = field(default_factory=list)
     history: list[HistoryPoint] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: what produced the predictions: the recogniser's ``describe()`` from the predictions'
+    #: ``.meta.json`` sidecar (``voxtext evaluate`` writes it), empty when there is none
+    audited: dict[str, Any] = field(default_factory=dict)
     schema: str = SCHEMA
 
     def to_dict(self) -> dict[str, Any]:
