@@ -31,7 +31,13 @@ from pathlib import Path
 from typing import Any
 
 import voxtext
-from voxtext.asr import evaluate_manifest, load_asr_config, load_recognizer, train
+from voxtext.asr import (
+    evaluate_manifest,
+    identification_accuracy,
+    load_asr_config,
+    load_recognizer,
+    train,
+)
 from voxtext.config import build_config, merge, parse_overrides, read_config_file
 from voxtext.data import read_manifest, summarise
 from voxtext.data.predictions import read_predictions_metadata
@@ -164,13 +170,6 @@ def _mark_finished(out: Path, key: Mapping[str, Any]) -> None:
 def _read(path: Path) -> list[dict[str, Any]]:
     with path.open(encoding="utf-8") as f:
         return [json.loads(line) for line in f]
-
-
-def identification_accuracy(rows: Sequence[Mapping[str, Any]], group: str) -> tuple[int, int]:
-    """(right, total) of the dialects the model identified, over utterances labelled with one."""
-    labelled = [r for r in rows if group in r["groups"]]
-    right = sum(r["extra"]["predicted_groups"].get(group) == r["groups"][group] for r in labelled)
-    return right, len(labelled)
 
 
 def per_dialect_table(reports: Mapping[str, Mapping[str, Any]]) -> str:

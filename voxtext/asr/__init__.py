@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from voxtext.asr.config import ASRConfig, DataConfig, load_asr_config
 from voxtext.asr.inference import CheckpointRecognizer, Recognizer, load_recognizer
-from voxtext.asr.recognition import evaluate_manifest, metadata_path
+from voxtext.asr.recognition import evaluate_manifest, identification_accuracy, metadata_path
 from voxtext.asr.training import train
 
 __all__ = [
@@ -17,6 +17,7 @@ __all__ = [
     "DataConfig",
     "Recognizer",
     "evaluate_manifest",
+    "identification_accuracy",
     "load_asr_config",
     "load_recognizer",
     "metadata_path",

@@ -3,7 +3,7 @@ similar length (little padding), returning texts in the input order."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -61,21 +61,35 @@ def decode_waveforms(
 ) -> list[str]:
     """:func:`decode_files` over utterances given by ``waveform(i)``: float32 ``(samples,)``
     at the model's rate, read only when its batch runs (so a long list stays out of memory)."""
+    texts = [""] * len(durations)
+    for batch, waveforms, lengths, device in _eval_batches(
+        model, waveform, durations, max_batch_seconds
+    ):
+        ids = _batch_group_ids(group_ids, batch, device)
+        log_probs, out_lengths = model(waveforms, lengths, None, ids)
+        hypotheses = decoder.decode(log_probs.float().cpu(), out_lengths.cpu())
+        for index, best in zip(batch, hypotheses, strict=True):
+            texts[index] = best[0].text
+    return texts
+
+
+def _eval_batches(
+    model: torch.nn.Module,
+    waveform: Callable[[int], torch.Tensor],
+    durations: Sequence[float],
+    max_batch_seconds: float,
+) -> Iterator[tuple[list[int], torch.Tensor, torch.Tensor, torch.device]]:
+    """(indices, padded waveforms and lengths on the model's device, device) per batch of
+    similar length, the model in eval mode meanwhile (its mode restored after)."""
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()
-    texts = [""] * len(durations)
     try:
         for batch in length_sorted_batches(durations, max_batch_seconds):
             waveforms, lengths = collate_waveforms([waveform(i) for i in batch])
-            ids = _batch_group_ids(group_ids, batch, device)
-            log_probs, out_lengths = model(waveforms.to(device), lengths.to(device), None, ids)
-            hypotheses = decoder.decode(log_probs.float().cpu(), out_lengths.cpu())
-            for index, best in zip(batch, hypotheses, strict=True):
-                texts[index] = best[0].text
+            yield batch, waveforms.to(device), lengths.to(device), device
     finally:
         model.train(was_training)
-    return texts
 
 
 def identify_groups(
@@ -106,18 +120,13 @@ def identify_waveform_groups(
 ) -> list[int]:
     """:func:`identify_groups` over utterances given by ``waveform(i)`` (as
     :func:`decode_waveforms` takes them)."""
-    device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
     found = [0] * len(durations)
-    try:
-        for batch in length_sorted_batches(durations, max_batch_seconds):
-            waveforms, lengths = collate_waveforms([waveform(i) for i in batch])
-            ids = model.predict_group_ids(waveforms.to(device), lengths.to(device))
-            for index, group_id in zip(batch, ids.tolist(), strict=True):
-                found[index] = int(group_id)
-    finally:
-        model.train(was_training)
+    for batch, waveforms, lengths, _ in _eval_batches(
+        model, waveform, durations, max_batch_seconds
+    ):
+        ids = model.predict_group_ids(waveforms, lengths)
+        for index, group_id in zip(batch, ids.tolist(), strict=True):
+            found[index] = int(group_id)
     return found
 
 
@@ -134,30 +143,18 @@ def auxiliary_metrics(
     """The group modules' auxiliary metrics (``dialect_id_acc``...) over many files, each a
     ratio of sums over all of them. The model sees no group (all unknown); ``group_ids`` are
     the true groups the metrics are scored against."""
-    device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
     sums: dict[str, list[float]] = {}
-    try:
-        for batch in length_sorted_batches(durations, max_batch_seconds):
-            waveforms, lengths = collate_waveforms(
-                [load_audio(paths[i], sample_rate) for i in batch]
-            )
-            true_ids = _batch_group_ids(group_ids, batch, device)
-            _, _, auxiliary = model(
-                waveforms.to(device),
-                lengths.to(device),
-                None,
-                true_ids,
-                return_auxiliary=True,
-                hide_groups=True,
-            )
-            for name, (numerator, denominator) in (auxiliary.ratios if auxiliary else {}).items():
-                total = sums.setdefault(name, [0.0, 0.0])
-                total[0] += float(numerator)
-                total[1] += float(denominator)
-    finally:
-        model.train(was_training)
+    for batch, waveforms, lengths, device in _eval_batches(
+        model, lambda i: load_audio(paths[i], sample_rate), durations, max_batch_seconds
+    ):
+        true_ids = _batch_group_ids(group_ids, batch, device)
+        _, _, auxiliary = model(
+            waveforms, lengths, None, true_ids, return_auxiliary=True, hide_groups=True
+        )
+        for name, (numerator, denominator) in (auxiliary.ratios if auxiliary else {}).items():
+            total = sums.setdefault(name, [0.0, 0.0])
+            total[0] += float(numerator)
+            total[1] += float(denominator)
     return {name: n / d if d else float("nan") for name, (n, d) in sums.items()}
 
 

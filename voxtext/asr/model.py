@@ -117,11 +117,7 @@ class CTCModel(nn.Module):
         visible = (
             torch.zeros_like(group_ids) if hide_groups else self._hide_groups(group_ids, generator)
         )
-        for module in self._groups():
-            x = module.before_encoder(x, x_lengths, visible)
-        encoded, out_lengths = self.encoder(x, x_lengths)
-        for module in self._groups():
-            encoded = module.after_encoder(encoded, out_lengths, visible)
+        encoded, out_lengths = self._encode(x, x_lengths, visible)
         logits = self.head(self.dropout(encoded))
         log_probs = logits.float().log_softmax(dim=-1)
         if not return_auxiliary:
@@ -145,12 +141,19 @@ class CTCModel(nn.Module):
             )
         x, x_lengths = self.front_end(waveforms, lengths, None)
         unknown = torch.zeros(x.shape[0], dtype=torch.long, device=x.device)
-        for module in self._groups():
-            x = module.before_encoder(x, x_lengths, unknown)
-        encoded, out_lengths = self.encoder(x, x_lengths)
-        for module in self._groups():
-            encoded = module.after_encoder(encoded, out_lengths, unknown)
+        encoded, out_lengths = self._encode(x, x_lengths, unknown)
         return identifiers[0].predict_groups(encoded, out_lengths).long()
+
+    def _encode(
+        self, x: torch.Tensor, lengths: torch.Tensor, visible: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The encoder between the group modules' hooks, which see the ``visible`` group ids."""
+        for module in self._groups():
+            x = module.before_encoder(x, lengths, visible)
+        encoded, out_lengths = self.encoder(x, lengths)
+        for module in self._groups():
+            encoded = module.after_encoder(encoded, out_lengths, visible)
+        return encoded, out_lengths
 
     def _groups(self) -> list[GroupModule]:
         return [cast(GroupModule, module) for module in self.group_modules]

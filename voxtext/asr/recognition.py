@@ -122,3 +122,20 @@ def _write_atomically(path: Path, text: str) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
+
+
+def identification_accuracy(
+    rows: Sequence[Mapping[str, Any]], attribute: str, known: Sequence[str] | None = None
+) -> tuple[int, int]:
+    """(right, counted) of the groups a model identified itself (``extra.predicted_groups``,
+    see ``CheckpointRecognizer.identify_groups``), over the predictions labelled with
+    ``attribute`` (with a value in ``known`` when given: one the model can choose)."""
+    counted = [
+        r
+        for r in rows
+        if attribute in r["groups"] and (known is None or r["groups"][attribute] in known)
+    ]
+    right = sum(
+        r["extra"]["predicted_groups"].get(attribute) == r["groups"][attribute] for r in counted
+    )
+    return right, len(counted)

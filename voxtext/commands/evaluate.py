@@ -110,7 +110,7 @@ def _run_text(args: argparse.Namespace) -> int:
 
 
 def _run_asr(args: argparse.Namespace) -> int:
-    from voxtext.asr import evaluate_manifest
+    from voxtext.asr import evaluate_manifest, identification_accuracy
 
     if args.ensemble:
         raise SystemExit("voxtext evaluate: --ensemble works for text models only")
@@ -121,12 +121,9 @@ def _run_asr(args: argparse.Namespace) -> int:
     )
     if args.groups == "predicted" and model.groups is not None:
         attribute = model.groups.attribute
-        known = [r for r in rows if r["groups"].get(attribute) in model.groups.values[1:]]
-        right = sum(
-            r["extra"]["predicted_groups"][attribute] == r["groups"][attribute] for r in known
-        )
-        if known:
-            print(f"{attribute}_id_accuracy\t{right / len(known):.4f}\t({right}/{len(known)})")
+        right, counted = identification_accuracy(rows, attribute, model.groups.values[1:])
+        if counted:
+            print(f"{attribute}_id_accuracy\t{right / counted:.4f}\t({right}/{counted})")
     return _print_scores(rows, args)
 
 
