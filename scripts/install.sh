@@ -7,9 +7,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages some components and tests call (espeak-ng synthesises the default corpus).
+# Debian packages some components and tests call (espeak-ng synthesises the default corpus;
+# headless chromium screenshots the HTML fairness report in scripts/screenshot_report.py).
 need_apt=()
-for pkg in espeak-ng; do
+for pkg in espeak-ng chromium; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then

@@ -3,8 +3,11 @@
     python scripts/screenshot_report.py report.html report.png
     python scripts/screenshot_report.py --demo out/       # build a demo report, then shoot it
 
-Needs Debian's ``chromium`` (``apt-get install -y chromium``). Used to check by eye that the
-report renders (tables, plots, warnings) the way a reader will see it.
+Needs Debian's ``chromium`` (``apt-get install -y chromium``; ``scripts/install.sh`` installs
+it). Used to check by eye that the report renders (tables, plots, the explanations with their
+coloured diffs, warnings) the way a reader will see it. By default the whole page is shot:
+Chromium renders into a tall window and the empty space below the page is cropped, so the
+PNG's height is the rendered page's height.
 """
 
 from __future__ import annotations
@@ -42,22 +45,44 @@ def find_chromium() -> str:
     )
 
 
-def screenshot(html: Path, png: Path, width: int = 1200, height: int = 2000) -> Path:
-    """Shoot ``html`` at ``width`` × ``height`` pixels into ``png``."""
+FULL_PAGE_HEIGHT = 16000  # the tallest window shot; a taller page is cut there
+
+
+def screenshot(html: Path, png: Path, width: int = 1200, height: int | None = None) -> Path:
+    """Shoot ``html`` at ``width`` × ``height`` pixels into ``png``; ``height`` None shoots
+    the whole page (up to ``FULL_PAGE_HEIGHT``) and crops the empty space below it."""
     png.parent.mkdir(parents=True, exist_ok=True)
+    window = height or FULL_PAGE_HEIGHT
     with tempfile.TemporaryDirectory(prefix="voxtext-chromium-") as profile:
         command = [
             find_chromium(),
             *CHROMIUM_FLAGS,
             f"--user-data-dir={profile}",
             f"--screenshot={png.absolute()}",
-            f"--window-size={width},{height}",
+            f"--window-size={width},{window}",
             html.absolute().as_uri(),
         ]
         result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
     if result.returncode != 0 or not png.is_file():
         sys.exit(f"screenshot_report: chromium failed ({result.returncode}):\n{result.stderr}")
+    if height is None:
+        crop_below_content(png)
     return png
+
+
+def crop_below_content(png: Path, margin: int = 24) -> int:
+    """Cut the rows below the last one that differs from the page background; return the
+    new height."""
+    import numpy as np
+    from PIL import Image
+
+    with Image.open(png) as image:
+        pixels = np.asarray(image.convert("RGB"))
+    background = pixels[-1, 0]
+    rows = np.flatnonzero((pixels != background).any(axis=(1, 2)))
+    bottom = min(len(pixels), int(rows[-1]) + 1 + margin) if rows.size else len(pixels)
+    Image.fromarray(pixels[:bottom]).save(png)
+    return bottom
 
 
 def write_demo_predictions(folder: Path, seed: int = 0) -> list[Path]:
@@ -147,7 +172,9 @@ def main(argv: list[str] | None = None) -> int:
         "--demo", type=Path, metavar="FOLDER", help="build a demo report in FOLDER and shoot it"
     )
     parser.add_argument("--width", type=int, default=1200)
-    parser.add_argument("--height", type=int, default=2000)
+    parser.add_argument(
+        "--height", type=int, help="window height in pixels (default: the whole page)"
+    )
     args = parser.parse_args(argv)
     if args.demo:
         html = build_demo_report(args.demo)

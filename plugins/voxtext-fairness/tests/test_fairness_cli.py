@@ -75,7 +75,7 @@ def test_report_markdown_json_and_html(tmp_path, capsys):
         == 0
     )
     report = json.loads(out.read_text())
-    assert report["schema"] == "voxtext.fairness/1" and report["data"]["synthetic"] is True
+    assert report["schema"] == "voxtext.fairness/2" and report["data"]["synthetic"] is True
     dialect = report["analyses"][0]
     assert dialect["gap"]["worst"] == "wuu" and dialect["gap"]["best"] == "cmn"
     assert dialect["gap"]["gap_ci"][0] > 0  # a 25-point gap over 36 utterances is real
@@ -85,7 +85,10 @@ def test_report_markdown_json_and_html(tmp_path, capsys):
     html = tmp_path / "report.html"
     assert main(["report", str(preds), *common, "--format", "html", "--out", str(html)]) == 0
     page = html.read_text()
-    assert page.count("data:image/png;base64,") == 3 and "<table>" in page
+    # a bar plot per analysis (dialect, gender, their intersection) and a duration/speaking-
+    # rate plot in each single attribute's explanations
+    assert page.count("data:image/png;base64,") == 5 and "<table>" in page
+    assert "<h2>Why groups differ: CER by dialect</h2>" in page and 'class="diff"' in page
 
 
 def test_bad_predictions_file_lists_every_problem_with_file_line_and_field(tmp_path, capsys):

@@ -89,13 +89,17 @@ def test_report_dict_is_versioned_json_and_flags_small_groups(tmp_path):
     assert isinstance(evaluator, FairnessEvaluator)
     report = evaluator.evaluate(_records(), ["dialect"])
     data = json.loads(json.dumps(report.to_dict()))
-    assert data["schema"] == "voxtext.fairness/1"
+    assert data["schema"] == "voxtext.fairness/2"
     assert data["normalizer"]["name"] == "default" and data["method"]["units"] == ["word"]
     y = next(g for g in data["analyses"][0]["groups"] if g["group"] == "y")
     assert (y["substitutions"], y["deletions"], y["rate"]) == (12, 12, 0.5)
     assert y["hours"] == pytest.approx(12 * 1.8 / 3600)
-    assert any("only 3 speakers" in w for w in y["warnings"])
-    assert report.write_html(tmp_path / "r.html").read_text().count("<img") == 1
+    # 3 speakers: no interval and no p-value, and the report says why instead
+    assert y["ci"] == [None, None] and y["p_value"] is None and y["p_holm"] is None
+    assert y["ci_note"] == "too few speakers for an interval/p-value (n = 3 < 5)"
+    assert any(y["ci_note"] in w for w in y["warnings"])
+    # the group bars and the explanations' rate-by-duration plot
+    assert report.write_html(tmp_path / "r.html").read_text().count("<img") == 2
 
 
 def test_missing_group_attribute_and_empty_group_by_are_reported():

@@ -1,8 +1,8 @@
-"""Per-utterance substitutions, deletions, insertions and reference length from jiwer.
+"""Scoring types of the fairness report: units, per-utterance counts and alignments.
 
-jiwer's alignment is the reference everyone cross-checks error rates against, so the counts
-come from it rather than from an edit distance of our own; only the per-utterance bookkeeping
-(summing alignment chunks) happens here.
+The counting itself is voxtext's own (:mod:`voxtext.asr.scoring`, on jiwer's alignment), the
+one that selects checkpoints on dev, so a report's CER is the dev CER of the same predictions
+by construction. Here: which unit a corpus is scored in, and the scored predictions.
 """
 
 from __future__ import annotations
@@ -10,11 +10,21 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
 
-import numpy as np
+from voxtext.asr.scoring import METRIC_NAMES, Alignment, ErrorCounts, Unit, align, count_errors
+from voxtext_fairness.records import Prediction
 
-Unit = Literal["char", "word"]
+__all__ = [
+    "METRIC_NAMES",
+    "Alignment",
+    "ErrorCounts",
+    "ScoredPredictions",
+    "Unit",
+    "align",
+    "choose_unit",
+    "count_errors",
+    "unspaced_script_fraction",
+]
 
 # Scripts written without spaces between words: error rates are counted in characters there.
 _UNSPACED_SCRIPT = re.compile(
@@ -26,23 +36,23 @@ _UNSPACED_SCRIPT = re.compile(
     "\u0f00-\u0fff"  # Tibetan
     "]"
 )
-_WHITESPACE = re.compile(r"\s+")
-
-METRIC_NAMES = {"char": "CER", "word": "WER"}
 
 
-@dataclass(frozen=True)
-class ErrorCounts:
-    """Per-utterance counts, each an int64 array of shape ``(utterances,)``."""
+@dataclass
+class ScoredPredictions:
+    """Validated predictions, their alignment in characters and in words (the explanations
+    use both), and the per-utterance counts of the units the report is scored in."""
 
-    substitutions: np.ndarray
-    deletions: np.ndarray
-    insertions: np.ndarray
-    reference_units: np.ndarray
+    predictions: list[Prediction]
+    alignments: dict[str, Alignment]
+    counts: dict[str, ErrorCounts]
 
-    @property
-    def errors(self) -> np.ndarray:
-        return self.substitutions + self.deletions + self.insertions
+    @classmethod
+    def of(
+        cls, predictions: list[Prediction], refs: list[str], hyps: list[str], units: list[Unit]
+    ) -> ScoredPredictions:
+        alignments = {u: align(refs, hyps, u) for u in ("char", "word")}
+        return cls(predictions, alignments, {u: alignments[u].counts() for u in units})
 
 
 def unspaced_script_fraction(texts: Sequence[str]) -> float:
@@ -55,41 +65,3 @@ def unspaced_script_fraction(texts: Sequence[str]) -> float:
 def choose_unit(references: Sequence[str]) -> Unit:
     """``"char"`` when most letters of the references are Han, kana, Thai and the like."""
     return "char" if unspaced_script_fraction(references) >= 0.5 else "word"
-
-
-def count_errors(references: Sequence[str], hypotheses: Sequence[str], unit: Unit) -> ErrorCounts:
-    """Align each reference with its hypothesis (already normalised) in ``unit`` units.
-
-    Character units drop all whitespace first: a space is not a character of Han text, and
-    a recogniser that inserts spaces between characters has made no recognition error.
-    """
-    import jiwer
-
-    if len(references) != len(hypotheses):
-        raise ValueError(f"{len(references)} references but {len(hypotheses)} hypotheses")
-    size = len(references)
-    counts = {name: np.zeros(size, dtype=np.int64) for name in ("S", "D", "I", "N")}
-    if size == 0:
-        return _as_counts(counts)
-    if unit == "char":
-        refs = [_WHITESPACE.sub("", text) for text in references]
-        hyps = [_WHITESPACE.sub("", text) for text in hypotheses]
-        output = jiwer.process_characters(refs, hyps)
-    else:
-        output = jiwer.process_words(list(references), list(hypotheses))
-    for index, (chunks, reference) in enumerate(
-        zip(output.alignments, output.references, strict=True)
-    ):
-        counts["N"][index] = len(reference)
-        for chunk in chunks:
-            if chunk.type == "substitute":
-                counts["S"][index] += chunk.ref_end_idx - chunk.ref_start_idx
-            elif chunk.type == "delete":
-                counts["D"][index] += chunk.ref_end_idx - chunk.ref_start_idx
-            elif chunk.type == "insert":
-                counts["I"][index] += chunk.hyp_end_idx - chunk.hyp_start_idx
-    return _as_counts(counts)
-
-
-def _as_counts(counts: dict[str, np.ndarray]) -> ErrorCounts:
-    return ErrorCounts(counts["S"], counts["D"], counts["I"], counts["N"])

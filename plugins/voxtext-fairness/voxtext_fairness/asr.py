@@ -11,16 +11,23 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from voxtext.errors import ConfigError
-from voxtext_fairness.alignment import METRIC_NAMES, ErrorCounts, choose_unit, count_errors
+from voxtext_fairness.alignment import (
+    METRIC_NAMES,
+    ScoredPredictions,
+    Unit,
+    choose_unit,
+    unspaced_script_fraction,
+)
 from voxtext_fairness.comparison import compare_systems
 from voxtext_fairness.configs import AsrGroupErrorsConfig
+from voxtext_fairness.explanations import confusion_matrix, explain_groups
 from voxtext_fairness.group_stats import GroupedCounts, StatsSettings, analyse_groups
+from voxtext_fairness.length_model import fit_length_model
 from voxtext_fairness.records import Prediction, validate_predictions
 from voxtext_fairness.report import (
     AsrFairnessReport,
@@ -32,14 +39,11 @@ from voxtext_fairness.report import (
 
 Records = Sequence[Mapping[str, Any] | Prediction]
 Grouping = tuple[str, ...]
-
-
-@dataclass
-class ScoredPredictions:
-    """Validated predictions with their per-utterance error counts in each unit."""
-
-    predictions: list[Prediction]
-    counts: dict[str, ErrorCounts]
+UNIT_DEFINITIONS = {
+    "char": "CER: errors over reference characters, whitespace not counted on either side "
+    "(spacing is not a character error; WER measures word segmentation)",
+    "word": "WER: errors over reference words (whitespace-separated tokens)",
+}
 
 
 class AsrGroupErrors:
@@ -58,13 +62,14 @@ class AsrGroupErrors:
         predictions = validate_predictions(records, attributes)
         refs = [self.normalizer(p.ref) for p in predictions]
         hyps = [self.normalizer(p.hyp) for p in predictions]
+        units: list[Unit]
         if self.config.unit == "both":
             units = ["char", "word"]
         elif self.config.unit == "auto":
             units = [choose_unit(refs)]
         else:
             units = [self.config.unit]
-        return ScoredPredictions(predictions, {u: count_errors(refs, hyps, u) for u in units})
+        return ScoredPredictions.of(predictions, refs, hyps, units)
 
     def evaluate(
         self,
@@ -107,8 +112,34 @@ class AsrGroupErrors:
                     report.warnings.extend(n for n in notes if n not in report.warnings)
         for label, past in history:
             report.history.extend(self._history_point(label, past, groupings, attributes))
+        self._explain(report, scored, groupings, settings)
         report.warnings.extend(_data_warnings(report, self.config.reference))
         return report
+
+    def _explain(
+        self,
+        report: AsrFairnessReport,
+        scored: ScoredPredictions,
+        groupings: list[Grouping],
+        settings: StatsSettings,
+    ) -> None:
+        """Explanations and the length-adjusted model for each single attribute, in the report's
+        first unit (the one its headline rates are in)."""
+        unit = next(iter(scored.counts))
+        spaced = unspaced_script_fraction([p.ref for p in scored.predictions]) < 0.5
+        for grouping in (g for g in groupings if len(g) == 1):
+            counts = self.grouped_counts(scored, grouping, unit)
+            metric = METRIC_NAMES[unit]
+            report.explanations.append(
+                explain_groups(scored, counts, grouping, unit, metric, with_words=spaced)
+            )
+            matrix = confusion_matrix(scored.predictions, grouping[0])
+            if matrix is not None:
+                report.identification.append(matrix)
+            if self.config.length_model:
+                report.length_adjusted.append(
+                    fit_length_model(counts, settings, list(grouping), metric)
+                )
 
     def groupings(self, group_by: Sequence[str | Sequence[str]]) -> list[Grouping]:
         """The groupings to report: each name alone, tuples as given, and the intersection."""
@@ -191,23 +222,30 @@ class AsrGroupErrors:
     def _method(self, scored: ScoredPredictions) -> dict[str, Any]:
         config = self.config
         with_speaker = sum(p.speaker is not None for p in scored.predictions)
+        what = "speakers" if with_speaker else "utterances (no speaker ids)"
         return {
             "evaluator": "asr-group-errors",
             "units": list(scored.counts),
             "unit_setting": config.unit,
+            "metrics": {METRIC_NAMES[u]: UNIT_DEFINITIONS[u] for u in scored.counts},
             "rate": "micro average: errors / reference units",
             "n_boot": config.n_boot,
             "seed": config.seed,
             "confidence": config.confidence,
-            "resampling": "speakers within each group"
-            if with_speaker
-            else "utterances within each group (no speaker ids)",
+            "resampling": f"{what} within each group (the overall rate across all groups "
+            "when a group has a single speaker)",
+            "min_speakers": config.min_speakers,
+            "too_few": f"groups with fewer than {config.min_speakers} speakers get no "
+            "interval and no p-value",
+            "interval": "expanded percentile bootstrap (t quantiles on speakers - 1 degrees "
+            "of freedom), Rao-Wu rescaled resampling (m - 1 draws of m speakers)",
             "test": config.test,
             "n_permutations": config.n_permutations,
             "alpha": config.alpha,
-            "multiple_testing": "Holm",
+            "multiple_testing": "Holm, within each family: the group tests of each table, "
+            "and each paired comparison's group and gap tests together",
             "reference": config.reference,
-            "alignment": "jiwer",
+            "alignment": "jiwer, through voxtext.asr.scoring (the dev-selection scorer)",
         }
 
 

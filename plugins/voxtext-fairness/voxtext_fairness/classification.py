@@ -23,6 +23,7 @@ from voxtext_fairness.classification_report import (
 from voxtext_fairness.configs import ClassificationFairnessConfig
 from voxtext_fairness.counterfactual import CounterfactualResult, counterfactual_gap
 from voxtext_fairness.records import ClassifiedItem, Label, validate_classified
+from voxtext_fairness.report import too_few
 from voxtext_fairness.resampling import (
     bootstrap_totals,
     cluster_sums,
@@ -195,18 +196,19 @@ class ClassificationFairness:
         boot = bootstrap_totals(sums, self.config.n_boot, make_rng(self.config.seed))
         point = group_metrics(totals, names, len(classes), self.config.ece_bins)
         samples = group_metrics(boot, names, len(classes), self.config.ece_bins)
+        sizes = sums.group_sizes()
+        what = "speakers" if speakers else "items"
         groups = []
         for k, key in enumerate(ordered):
+            short = int(sizes[k]) < self.config.min_speakers
             metrics = {
-                m: self._value(point[m][k], samples[m][:, k])
+                m: self._value(point[m][k], None if short else samples[m][:, k], int(sizes[k]))
                 for m in point
                 if not m.startswith("_")
             }
-            notes = (
-                []
-                if totals[k, 0] >= self.config.min_items
-                else [f"only {totals[k, 0]} items (< {self.config.min_items})"]
-            )
+            notes = [too_few(int(sizes[k]), self.config.min_speakers, what)] if short else []
+            if totals[k, 0] < self.config.min_items:
+                notes.append(f"only {totals[k, 0]} items (< {self.config.min_items})")
             groups.append(
                 ClassificationGroup(
                     " × ".join(key),
@@ -219,12 +221,21 @@ class ClassificationFairness:
         disparities = {}
         if positive is not None:
             point_d, boot_d = disparity(point), disparity(samples)
-            disparities = {d: self._value(point_d[d], boot_d[d]) for d in _DISPARITIES}
+            fewest = int(sizes.min(initial=0))
+            resolvable = fewest >= self.config.min_speakers  # a disparity spans every group
+            disparities = {
+                d: self._value(point_d[d], boot_d[d] if resolvable else None, fewest)
+                for d in _DISPARITIES
+            }
         return ClassificationAnalysis(list(grouping), groups, disparities)
 
-    def _value(self, value: float, samples: np.ndarray) -> MetricValue:
+    def _value(self, value: float, samples: np.ndarray | None, clusters: int) -> MetricValue:
+        """The point estimate and, unless ``samples`` is None (too few speakers), its
+        expanded percentile interval over ``clusters`` resampled clusters."""
+        if samples is None:
+            return MetricValue.of(value, None, None)
         low, high = percentile_interval(
-            np.asarray(samples, dtype=float)[:, None], self.config.confidence
+            np.asarray(samples, dtype=float)[:, None], self.config.confidence, clusters
         )
         return MetricValue.of(value, low[0], high[0])
 
@@ -249,15 +260,15 @@ def group_metrics(
                 "fpr": col["fp"] / (col["fp"] + col["tn"]),
                 "fnr": col["fn"] / (col["tp"] + col["fn"]),
             }
+            # Overall FPR/FNR (all groups together) for FPED/FNED; they need no scores.
+            tp, fp, fn, tn = (col[n].sum(axis=-1) for n in ("tp", "fp", "fn", "tn"))
+            out |= {"_overall_fpr": fp / (fp + tn), "_overall_fnr": fn / (fn + tp)}
         if "bin:0" in col:
             gaps = sum(
                 np.abs(col[f"bin_correct:{b}"] - col[f"bin_conf:{b}"] / _CONFIDENCE_SCALE)
                 for b in range(ece_bins)
             )
             out["ece"] = gaps / col["n"]
-            # Overall FPR/FNR (all groups together) for FPED/FNED.
-            tp, fp, fn, tn = (col[n].sum(axis=-1) for n in ("tp", "fp", "fn", "tn"))
-            out |= {"_overall_fpr": fp / (fp + tn), "_overall_fnr": fn / (fn + tp)}
     return out
 
 

@@ -24,8 +24,10 @@ class AsrGroupErrorsConfig:
     ``test``: ``"permutation"`` (exact, shuffles speakers between groups), ``"bootstrap"``
     (inverts the bootstrap interval, free) or ``"auto"`` (permutation while it is cheap).
     ``reference``: the group others are compared with (a value such as ``"cmn"``).
-    Groups with fewer than ``min_speakers`` speakers or ``min_units`` reference units, or an
-    interval wider than ``max_ci_width``, get a warning.
+    Groups with fewer than ``min_speakers`` speakers get no interval and no p-value (the
+    report says why); fewer than ``min_units`` reference units, or an interval wider than
+    ``max_ci_width``, get a warning. ``length_model``: fit the length-adjusted Poisson GEE
+    (errors ~ group + log length, speakers as clusters) beside the bootstrap.
     """
 
     normalizer: str = "default"
@@ -42,8 +44,14 @@ class AsrGroupErrorsConfig:
     min_speakers: int = 5
     min_units: int = 200
     max_ci_width: float = 0.1
+    length_model: bool = True
 
     def __post_init__(self) -> None:
+        if self.min_speakers < 2:
+            raise ValueError(
+                f"min_speakers must be at least 2 (one speaker gives no interval), "
+                f"got {self.min_speakers}"
+            )
         if self.n_boot < 10 or self.n_permutations < 10:
             raise ValueError("n_boot and n_permutations must be at least 10 (1000 is usual)")
         if not 0.5 <= self.confidence < 1.0:
@@ -78,7 +86,9 @@ class ClassificationFairnessConfig:
     needs one of them. ``ece_bins`` equal-width bins. ``n_boot`` bootstrap replicates
     (resampling speakers within groups when records name them, items otherwise), ``seed``,
     ``confidence``. ``reference``: the group disparities are also measured against.
-    Groups with fewer than ``min_items`` items get a warning.
+    Groups with fewer than ``min_items`` items get a warning; with fewer than
+    ``min_speakers`` speakers (items, when records name no speakers) no interval, and then
+    the disparities, which span every group, get none either.
     """
 
     pos_label: str | int | bool | None = None
@@ -90,6 +100,7 @@ class ClassificationFairnessConfig:
     reference: str | None = None
     intersect: bool = True
     min_items: int = 30
+    min_speakers: int = 5
 
     def __post_init__(self) -> None:
         if self.n_boot < 10:

@@ -17,15 +17,18 @@ from voxtext_fairness.report import (
     GroupResult,
     Interval,
     finite_or_none,
+    too_few,
 )
 from voxtext_fairness.resampling import (
     ClusterSums,
+    bootstrap_p_floor,
     bootstrap_pvalue,
     bootstrap_totals,
     cluster_sums,
     holm,
     make_rng,
     percentile_interval,
+    permutation_p_floor,
     permutation_rate_pvalues,
 )
 
@@ -36,7 +39,12 @@ _PERMUTATION_BUDGET = 20_000_000
 
 @dataclass(frozen=True)
 class StatsSettings:
-    """How intervals and tests are computed, and when a group earns a warning."""
+    """How intervals and tests are computed, and when a group earns a warning.
+
+    ``min_speakers``: below it a group (or the whole set, for the overall rate) gets no
+    interval and no p-value — a speaker bootstrap over 2 voices has a handful of distinct
+    replicates and an interval that spans only those voices.
+    """
 
     n_boot: int = 1000
     seed: int = 0
@@ -114,7 +122,13 @@ def analyse_groups(
     reference: str | None = None,
     with_tests: bool = True,
 ) -> tuple[GroupAnalysis, np.ndarray]:
-    """The analysis of one grouping, and the ``(n_boot, groups)`` bootstrap rates behind it."""
+    """The analysis of one grouping, and the ``(n_boot, groups)`` bootstrap rates behind it.
+
+    Groups are resampled within themselves (stratified: each replicate keeps every group's
+    number of speakers). The overall rate is too, unless a group has a single speaker: then
+    speakers are resampled across the whole set, so eight groups of one speaker each still
+    give an overall interval over eight voices.
+    """
     n_groups = len(counts.labels)
     columns = np.stack([counts.errors, counts.units], axis=1)
     sums = cluster_sums(columns, counts.group, counts.cluster, n_groups)
@@ -122,32 +136,79 @@ def analyse_groups(
     rates = _rates(totals)
     boot = bootstrap_totals(sums, settings.n_boot, make_rng(settings.seed))
     boot_rates = _rates(boot)
-    low, high = percentile_interval(boot_rates, settings.confidence)
-    overall_boot = _rates(boot.sum(axis=1))
-    overall_low, overall_high = percentile_interval(overall_boot[:, None], settings.confidence)
-    groups = _group_results(counts, settings, totals, rates, low, high, sums.group_sizes())
+    sizes = sums.group_sizes()
+    low, high = percentile_interval(boot_rates, settings.confidence, sizes)
+    groups = _group_results(counts, settings, totals, rates, low, high, sizes)
     ref_index = _reference_index(counts.labels, reference)
     if ref_index is not None:
-        diff = boot_rates - boot_rates[:, [ref_index]]
-        diff_low, diff_high = percentile_interval(diff, settings.confidence)
-        for k, result in enumerate(groups):
-            result.diff_to_reference = finite_or_none(rates[k] - rates[ref_index])
-            result.diff_ci = (finite_or_none(diff_low[k]), finite_or_none(diff_high[k]))
-    test_name = ""
+        _add_reference_differences(groups, rates, boot_rates, ref_index, settings)
+    test_name, p_floor = "", None
     if with_tests and n_groups > 1:
-        test_name = _add_tests(groups, sums, boot_rates, boot, settings, ref_index)
-    overall = _rates(totals.sum(axis=0))
+        test_name, p_floor = _add_tests(groups, sums, boot_rates, boot, settings, ref_index)
+    overall_ci, overall_note, overall_resampling = _overall_interval(
+        columns, counts, sizes, settings
+    )
     analysis = GroupAnalysis(
         attributes=list(attributes),
         metric=metric,
         unit=unit,
-        overall_rate=finite_or_none(overall),
-        overall_ci=(finite_or_none(overall_low[0]), finite_or_none(overall_high[0])),
+        overall_rate=finite_or_none(_rates(totals.sum(axis=0))),
+        overall_ci=overall_ci,
         groups=groups,
         gap=_gap(groups, rates, boot_rates, settings, reference, test_name),
+        overall_note=overall_note,
+        overall_resampling=overall_resampling,
+        p_floor=p_floor,
     )
     analysis.warnings = [f"{g.group}: {w}" for g in groups for w in g.warnings]
     return analysis, boot_rates
+
+
+def _overall_interval(
+    columns: np.ndarray, counts: GroupedCounts, sizes: np.ndarray, settings: StatsSettings
+) -> tuple[Interval, str | None, str]:
+    """The overall rate's interval, the reason it is missing, and what was resampled.
+
+    Stratified by group (each keeps its speakers) when every group has two speakers or
+    more; otherwise — one speaker in some group, where a stratified replicate could not vary
+    it — speakers are resampled across the whole set.
+    """
+    stratified = bool((sizes[sizes > 0] >= 2).all())
+    group = counts.group if stratified else np.zeros(len(counts.group), dtype=np.int64)
+    strata = len(counts.labels) if stratified else 1
+    sums = cluster_sums(columns, group, counts.cluster, strata)
+    clusters = int(sums.group_sizes().sum())
+    what = "speakers within each group" if stratified else "speakers across all groups"
+    if clusters < settings.min_speakers:
+        return (None, None), too_few(clusters, settings.min_speakers), what
+    boot = bootstrap_totals(sums, settings.n_boot, make_rng(settings.seed + 2))
+    # degrees of freedom of a stratified total: the sum of (clusters - 1) over strata
+    df = int((sums.group_sizes()[sums.group_sizes() > 0] - 1).sum()) + 1
+    low, high = percentile_interval(_rates(boot.sum(axis=1))[:, None], settings.confidence, df)
+    return (finite_or_none(low[0]), finite_or_none(high[0])), None, what
+
+
+def _add_reference_differences(
+    groups: list[GroupResult],
+    rates: np.ndarray,
+    boot_rates: np.ndarray,
+    ref_index: int,
+    settings: StatsSettings,
+) -> None:
+    reference = groups[ref_index]
+    fewest = np.minimum([g.clusters for g in groups], reference.clusters)
+    diff_low, diff_high = percentile_interval(
+        boot_rates - boot_rates[:, [ref_index]], settings.confidence, fewest
+    )
+    for k, result in enumerate(groups):
+        result.diff_to_reference = finite_or_none(rates[k] - rates[ref_index])
+        if _resolvable(result, settings) and _resolvable(reference, settings):
+            result.diff_ci = (finite_or_none(diff_low[k]), finite_or_none(diff_high[k]))
+
+
+def _resolvable(group: GroupResult, settings: StatsSettings) -> bool:
+    """Enough clusters for an interval or a p-value (and a defined rate)."""
+    return group.rate is not None and group.clusters >= settings.min_speakers
 
 
 def _rates(totals: np.ndarray) -> np.ndarray:
@@ -178,7 +239,7 @@ def _group_results(
     speakers = _speakers_per_group(counts, k)
     results = []
     for g in range(k):
-        ci = (finite_or_none(low[g]), finite_or_none(high[g]))
+        clusters = int(clusters_per_group[g])
         result = GroupResult(
             group=counts.labels[g],
             values=counts.values[g],
@@ -190,11 +251,13 @@ def _group_results(
             deletions=int(bins["deletions"][g]),
             insertions=int(bins["insertions"][g]),
             rate=finite_or_none(rates[g]),
-            ci=ci,
+            ci=(finite_or_none(low[g]), finite_or_none(high[g])),
+            clusters=clusters,
         )
-        result.warnings = _warnings(result, int(clusters_per_group[g]), settings)
-        if result.warnings and int(clusters_per_group[g]) < 2:
-            result.ci = (None, None)  # one cluster: every replicate is the same, no interval
+        if clusters < settings.min_speakers:
+            what = "speakers" if speakers[g] else "utterances"
+            result.ci, result.ci_note = (None, None), too_few(clusters, settings.min_speakers, what)
+        result.warnings = _warnings(result, settings)
         results.append(result)
     return results
 
@@ -208,19 +271,13 @@ def _speakers_per_group(counts: GroupedCounts, k: int) -> list[int | None]:
     return out
 
 
-def _warnings(result: GroupResult, clusters: int, settings: StatsSettings) -> list[str]:
+def _warnings(result: GroupResult, settings: StatsSettings) -> list[str]:
     notes = []
     if result.units == 0:
         notes.append("no reference units: its error rate is undefined (empty references)")
         return notes
-    if clusters < 2:
-        what = "speaker" if result.speakers else "utterance"
-        notes.append(f"only one {what}: no confidence interval can be estimated")
-    elif result.speakers is not None and result.speakers < settings.min_speakers:
-        notes.append(
-            f"only {result.speakers} speakers (< {settings.min_speakers}): the "
-            "interval rests on very few voices"
-        )
+    if result.ci_note is not None:
+        notes.append(f"{result.ci_note}: no interval, no difference and no test are shown")
     if result.units < settings.min_units:
         notes.append(f"only {result.units} reference units (< {settings.min_units})")
     low, high = result.ci
@@ -245,8 +302,9 @@ def _add_tests(
     boot: np.ndarray,
     settings: StatsSettings,
     ref_index: int | None,
-) -> str:
-    """Fill p-values (and Holm-adjusted ones) per group; return the test's description."""
+) -> tuple[str, float]:
+    """Fill p-values (and Holm-adjusted ones) per group; return the test's description and
+    the smallest p-value it can give. Groups with too few speakers get no test."""
     test = settings.test
     if test == "auto":  # exact permutations while they are cheap, the bootstrap beyond that
         cost = len(sums.values) * settings.n_permutations
@@ -255,7 +313,8 @@ def _add_tests(
         p = permutation_rate_pvalues(
             sums, settings.n_permutations, make_rng(settings.seed + 1), ref_index
         )
-        name = "cluster permutation test"
+        name = f"speaker permutation test ({settings.n_permutations} permutations)"
+        floor = permutation_p_floor(settings.n_permutations)
     else:
         if ref_index is None:
             rest = boot.sum(axis=1, keepdims=True) - boot
@@ -263,14 +322,21 @@ def _add_tests(
         else:
             diff = boot_rates - boot_rates[:, [ref_index]]
         p = bootstrap_pvalue(diff)
-        if ref_index is not None:
-            p[ref_index] = np.nan
-        name = "cluster bootstrap test"
+        name = f"speaker-bootstrap test ({settings.n_boot} replicates)"
+        floor = bootstrap_p_floor(settings.n_boot)
+    eligible = np.array([_resolvable(g, settings) for g in groups])
+    if ref_index is None:  # each group against the rest: the rest needs enough speakers too
+        rest_clusters = sums.group_sizes().sum() - sums.group_sizes()
+        eligible &= rest_clusters >= settings.min_speakers
+    else:
+        eligible[ref_index] = False
+        eligible &= _resolvable(groups[ref_index], settings)
+    p = np.where(eligible, p, np.nan)
     adjusted = holm(p)
     for k, result in enumerate(groups):
         result.p_value, result.p_holm = finite_or_none(p[k]), finite_or_none(adjusted[k])
     against = "the reference group" if ref_index is not None else "the rest of the data"
-    return f"{name} of each group against {against}, Holm-corrected"
+    return f"{name} of each group against {against}, Holm-corrected over this table", floor
 
 
 def _gap(
@@ -286,22 +352,31 @@ def _gap(
         return None
     worst = int(defined[np.argmax(rates[defined])])
     best = int(defined[np.argmin(rates[defined])])
-    gap_low, gap_high = percentile_interval(
-        (boot_rates[:, worst] - boot_rates[:, best])[:, None], settings.confidence
-    )
     with np.errstate(all="ignore"):
-        ratio_samples = boot_rates[:, worst] / boot_rates[:, best]
         ratio = rates[worst] / rates[best] if rates[best] > 0 else np.nan
-    ratio_low, ratio_high = percentile_interval(ratio_samples[:, None], settings.confidence)
-    ratio_ci: Interval = (finite_or_none(ratio_low[0]), finite_or_none(ratio_high[0]))
-    return GapResult(
+    result = GapResult(
         worst=groups[worst].group,
         best=groups[best].group,
         gap=float(rates[worst] - rates[best]),
-        gap_ci=(finite_or_none(gap_low[0]), finite_or_none(gap_high[0])),
+        gap_ci=(None, None),
         ratio=finite_or_none(ratio),
-        ratio_ci=ratio_ci if np.isfinite(ratio) else (None, None),
+        ratio_ci=(None, None),
         reference=reference,
         test=test_name,
         significant=[g.group for g in groups if g.p_holm is not None and g.p_holm < settings.alpha],
     )
+    short = [groups[k] for k in (worst, best) if not _resolvable(groups[k], settings)]
+    if short:
+        result.note = f"{short[0].group}: {short[0].ci_note}"
+        return result
+    fewest = min(groups[worst].clusters, groups[best].clusters)
+    gap_low, gap_high = percentile_interval(
+        (boot_rates[:, worst] - boot_rates[:, best])[:, None], settings.confidence, fewest
+    )
+    result.gap_ci = (finite_or_none(gap_low[0]), finite_or_none(gap_high[0]))
+    if np.isfinite(ratio):
+        with np.errstate(all="ignore"):
+            samples = boot_rates[:, worst] / boot_rates[:, best]
+        ratio_low, ratio_high = percentile_interval(samples[:, None], settings.confidence, fewest)
+        result.ratio_ci = (finite_or_none(ratio_low[0]), finite_or_none(ratio_high[0]))
+    return result

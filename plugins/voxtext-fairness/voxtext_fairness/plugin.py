@@ -50,8 +50,10 @@ def register_fairness_evaluators(register: Any) -> None:
 @hookimpl
 def register_text_normalizers(register: Any) -> None:
     from voxtext_fairness.normalizers import (
+        ChineseSimplifiedConfig,
         DefaultNormalizerConfig,
         DefaultTextNormalizer,
+        EnglishSpellingConfig,
         IdentityTextNormalizer,
     )
 
@@ -60,6 +62,18 @@ def register_text_normalizers(register: Any) -> None:
         DefaultTextNormalizer,
         config=DefaultNormalizerConfig,
         description="NFKC, case folding, punctuation removal, whitespace collapse",
+    )
+    register(
+        "english-spelling",
+        DefaultTextNormalizer,
+        config=EnglishSpellingConfig,
+        description="default, then British to American spelling (harbour -> harbor)",
+    )
+    register(
+        "zh-hans",
+        DefaultTextNormalizer,
+        config=ChineseSimplifiedConfig,
+        description="default, then traditional to simplified Chinese (OpenCC t2s)",
     )
     register("none", IdentityTextNormalizer, description="score text exactly as written")
 

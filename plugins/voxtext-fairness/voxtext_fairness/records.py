@@ -8,9 +8,11 @@ ASR predictions, one JSON object per line::
 ``id``, ``ref`` and ``hyp`` are required (``hyp`` may be empty: the recogniser said
 nothing). ``speaker`` makes confidence intervals resample speakers rather than utterances;
 ``duration`` (seconds) gives hours per group; ``synthetic`` marks generated data, which the
-report says. Classification predictions use ``label`` and ``pred`` (string, integer or
-boolean) and an optional ``score`` in [0, 1] instead of ``ref``/``hyp``. Every problem in a
-file is reported at once as ``file:line: field 'x': what — what to do``.
+report says; ``extra.predicted_groups`` (what a group-aware model identified itself, as
+``voxtext evaluate`` writes it) gives the identification confusion matrix. Classification
+predictions use ``label`` and ``pred`` (string, integer or boolean) and an optional
+``score`` in [0, 1] instead of ``ref``/``hyp``. Every problem in a file is reported at once
+as ``file:line: field 'x': what — what to do``.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from typing import Any
 from voxtext.data.validation import (
     FieldReader,
     Problems,
+    check_unique_id,
+    duration_field,
     json_type,
     read_json_lines,
     report_unknown_fields,
@@ -46,6 +50,8 @@ class Prediction:
     duration: float | None = None
     synthetic: bool = False
     line: int = field(default=0, compare=False)
+    #: groups the model identified itself (``extra.predicted_groups``), where it did
+    predicted_groups: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -95,7 +101,7 @@ def _validate(records: Sequence[Any], group_by: Sequence[str], kind: type, parse
     rows: list[tuple[int, Any]] = []
     for position, record in enumerate(records, start=1):
         if isinstance(record, kind):
-            record = {k: v for k, v in record.__dict__.items() if k != "line"}
+            record = _as_record(record)
         if not isinstance(record, Mapping):
             problems.add(
                 position,
@@ -107,6 +113,14 @@ def _validate(records: Sequence[Any], group_by: Sequence[str], kind: type, parse
     return _parse_all(rows, problems, group_by, parse, "list of records")
 
 
+def _as_record(item: Prediction | ClassifiedItem) -> dict[str, Any]:
+    """A parsed item back in the shape of a predictions-file line."""
+    record = {k: v for k, v in item.__dict__.items() if k not in ("line", "predicted_groups")}
+    if isinstance(item, Prediction) and item.predicted_groups:
+        record["extra"] = {"predicted_groups": dict(item.predicted_groups)}
+    return record
+
+
 def _parse_all(
     rows: Any, problems: Problems, group_by: Sequence[str], parse: Any, kind: str
 ) -> list[Any]:
@@ -116,7 +130,7 @@ def _parse_all(
         before = len(problems)
         item = parse(FieldReader(obj, line, problems))
         _check_groups(obj, line, group_by, problems)
-        _check_unique_id(obj.get("id"), line, first_line, problems)
+        check_unique_id(obj.get("id"), line, first_line, problems, "prediction")
         if item is not None and len(problems) == before:
             parsed.append(item)
     if not rows and not len(problems):
@@ -132,11 +146,36 @@ def _parse_prediction(fields: FieldReader) -> Prediction | None:
     hyp = fields.string("hyp", '"hyp": "what the recogniser wrote" ("" if nothing)')
     speaker = fields.string("speaker", '"speaker": "spk1"', required=False, non_empty=True)
     groups = fields.string_mapping("groups", '"groups": {"dialect": "yue"}')
-    duration = _duration(fields)
+    duration = duration_field(
+        fields,
+        required=False,
+        example='"duration": 2.35 (seconds)',
+        fix='write "duration": 2.35 (seconds), or leave the field out',
+    )
     synthetic = _flag(fields, "synthetic")
     if utterance_id is None or ref is None or hyp is None:
         return None
-    return Prediction(utterance_id, ref, hyp, speaker, groups, duration, synthetic, fields.line)
+    return Prediction(
+        utterance_id,
+        ref,
+        hyp,
+        speaker,
+        groups,
+        duration,
+        synthetic,
+        fields.line,
+        _predicted_groups(fields),
+    )
+
+
+def _predicted_groups(fields: FieldReader) -> dict[str, str]:
+    """``extra.predicted_groups`` when it maps attributes to strings; ``extra`` is free-form
+    otherwise, so anything else there is left alone."""
+    extra = fields.obj.get("extra")
+    predicted = extra.get("predicted_groups") if isinstance(extra, Mapping) else None
+    if not isinstance(predicted, Mapping):
+        return {}
+    return {str(k): v for k, v in predicted.items() if isinstance(v, str)}
 
 
 def _parse_classified(fields: FieldReader) -> ClassifiedItem | None:
@@ -186,24 +225,6 @@ def _score(fields: FieldReader) -> float | None:
     return float(value)
 
 
-def _duration(fields: FieldReader) -> float | None:
-    value = fields.obj.get("duration")
-    if value is None:
-        return None
-    example = '"duration": 2.35 (seconds)'
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        fields.problem("duration", f"is {json_type(value)}, expected a number", f"write {example}")
-        return None
-    if not math.isfinite(value) or value <= 0:
-        fields.problem(
-            "duration",
-            f"is {value}, but a duration must be more than 0 seconds",
-            f"write {example}, or leave the field out",
-        )
-        return None
-    return float(value)
-
-
 def _flag(fields: FieldReader, name: str) -> bool:
     value = fields.obj.get(name, False)
     if not isinstance(value, bool):
@@ -230,19 +251,3 @@ def _check_groups(
                 f'add "groups": {{"{attribute}": "..."}} (write "unknown" if it is not known)',
                 f"groups.{attribute}",
             )
-
-
-def _check_unique_id(
-    value: object, line: int, first_line: dict[str, int], problems: Problems
-) -> None:
-    if not isinstance(value, str) or not value.strip():
-        return
-    if value in first_line:
-        problems.add(
-            line,
-            f"duplicate id '{value}' (first used on line {first_line[value]})",
-            "give every prediction its own id",
-            "id",
-        )
-    else:
-        first_line[value] = line

@@ -130,20 +130,40 @@ def _gather_sum(block: np.ndarray, index: np.ndarray) -> np.ndarray:
     return block[index].sum(axis=1)
 
 
-def percentile_interval(samples: np.ndarray, confidence: float) -> tuple[np.ndarray, np.ndarray]:
-    """Percentile bootstrap interval along axis 0, ignoring undefined (NaN) replicates."""
-    tail = (1.0 - confidence) / 2.0
-    with np.errstate(all="ignore"):
-        finite = np.where(np.isfinite(samples), samples, np.nan)
-        if np.isnan(finite).all(axis=0).any():
-            low = np.full(samples.shape[1:], np.nan)
-            high = np.full(samples.shape[1:], np.nan)
-            ok = ~np.isnan(finite).all(axis=0)
-            if ok.any():
-                low[ok] = np.nanquantile(finite[:, ok], tail, axis=0)
-                high[ok] = np.nanquantile(finite[:, ok], 1.0 - tail, axis=0)
-            return low, high
-        return np.nanquantile(finite, tail, axis=0), np.nanquantile(finite, 1.0 - tail, axis=0)
+def percentile_interval(
+    samples: np.ndarray, confidence: float, clusters: np.ndarray | int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Percentile bootstrap interval along axis 0, ignoring undefined (NaN) replicates.
+
+    With ``clusters`` (per column: how many clusters the replicates resampled) it is the
+    *expanded* percentile interval (Hesterberg 2015): quantiles at the level that makes a
+    t distribution with ``clusters - 1`` degrees of freedom reach ``confidence``. The plain
+    percentile interval is too narrow with few clusters (measured: 92 % coverage at 95 %
+    with 30 speakers per group); the rescaled resampling (``m - 1`` draws) already corrects
+    the variance, this corrects the tails.
+    """
+    samples = np.asarray(samples, dtype=float)
+    shape = samples.shape[1:]
+    levels = np.broadcast_to(
+        confidence if clusters is None else expanded_confidence(confidence, clusters), shape
+    ).ravel()
+    columns = samples.reshape(len(samples), -1)
+    low = np.full(columns.shape[1], np.nan)
+    high = np.full(columns.shape[1], np.nan)
+    for j in range(columns.shape[1]):
+        column = columns[:, j][np.isfinite(columns[:, j])]
+        if column.size:
+            tail = (1.0 - float(levels[j])) / 2.0
+            low[j], high[j] = np.quantile(column, [tail, 1.0 - tail])
+    return low.reshape(shape), high.reshape(shape)
+
+
+def expanded_confidence(confidence: float, clusters: np.ndarray | int) -> np.ndarray:
+    """The normal-scale level matching a t interval on ``clusters - 1`` degrees of freedom."""
+    from scipy import stats
+
+    df = np.maximum(np.asarray(clusters, dtype=float) - 1.0, 1.0)
+    return 2.0 * stats.norm.cdf(stats.t.ppf((1.0 + confidence) / 2.0, df)) - 1.0
 
 
 def bootstrap_pvalue(differences: np.ndarray) -> np.ndarray:
@@ -159,6 +179,16 @@ def bootstrap_pvalue(differences: np.ndarray) -> np.ndarray:
     with np.errstate(all="ignore"):
         p = 2.0 * np.minimum(at_most + 1, at_least + 1) / (count + 1)
     return np.where(count > 0, np.minimum(p, 1.0), np.nan)
+
+
+def bootstrap_p_floor(n_boot: int) -> float:
+    """The smallest p-value :func:`bootstrap_pvalue` can return from ``n_boot`` replicates."""
+    return min(1.0, 2.0 / (n_boot + 1))
+
+
+def permutation_p_floor(n_permutations: int) -> float:
+    """The smallest p-value of a Monte-Carlo permutation test: ``1 / (B + 1)``."""
+    return 1.0 / (n_permutations + 1)
 
 
 def holm(p_values: np.ndarray) -> np.ndarray:
