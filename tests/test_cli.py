@@ -87,3 +87,12 @@ def test_broken_plugin_command_is_left_out_with_a_warning(capsys):
             warnings.simplefilter("error")
             assert cli.main(["plugins", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["plugins"][0]["name"] == "voxtext-broken-cmd"
+
+
+def test_train_names_the_registered_tasks_for_an_unknown_one(tmp_path, capsys):
+    config = tmp_path / "c.toml"
+    config.write_text('task = "speaker-id"\n')
+    assert cli.main(["train", str(config)]) != 0
+    err = capsys.readouterr().err
+    assert f"{config}: task 'speaker-id' is not known; tasks: asr" in err
+    assert "see 'voxtext plugins'" in err

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import json
 import tomllib
 import types
 import typing
@@ -187,3 +188,9 @@ def to_dict(config: Any) -> dict[str, Any]:
         return value
 
     return {k: plain(v) for k, v in dataclasses.asdict(config).items()}
+
+
+def plain(value: Any) -> Any:
+    """A JSON-able copy of ``value``: tuples as lists, paths and other objects as strings
+    (what checkpoint metadata stores)."""
+    return json.loads(json.dumps(value, default=str))

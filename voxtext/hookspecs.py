@@ -105,3 +105,13 @@ def register_recognizers(register: Register) -> None:
     CTranslate2, a vendor API), so ``voxtext evaluate NAME MANIFEST`` audits them with the same
     predictions file and fairness report as a trained checkpoint. The factory, called with
     its config, returns a ``protocols.Recognizer``; it loads the model, not ``register``."""
+
+
+@hookspec
+def register_tasks(register: Register) -> None:
+    """Training tasks: a kind of job ``voxtext train`` and the recipes run by the name a
+    config's ``task`` field gives (``asr``, ``whisper-seq2seq``, ``text-classification``).
+    The factory, called without a config, returns a ``protocols.Task`` that loads the job's
+    config and trains it; ``voxtext evaluate`` then restores a trained run through the task
+    its checkpoint names: as a ``protocols.Recognizer`` (a ``SpeechTask``) or by letting the
+    task score the data file itself (an ``EvaluatingTask``)."""

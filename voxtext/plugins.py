@@ -44,6 +44,7 @@ KINDS: dict[str, str] = {
     "commands": "command",
     "group_strategies": "group strategy",
     "recognizers": "recognizer",
+    "tasks": "task",
 }
 HOOK_NAMES = frozenset(f"register_{kind}" for kind in KINDS)
 

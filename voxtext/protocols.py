@@ -231,7 +231,9 @@ class Head(Protocol):
     ``(batch, frames, num_labels)`` for token heads. Heads registered for text carry
     ``level``: ``"sequence"`` or ``"token"``; a masked-LM head (``level == "token"``, one
     label per vocabulary entry) may offer ``tie_to(embedding)`` to share the input embedding
-    table."""
+    table; such a head also offers ``tied_parameters()``, the names (relative to the head) of
+    its parameters that are that table once tied, which a checkpoint stores only once (under
+    the encoder)."""
 
     num_labels: int
 
@@ -447,3 +449,76 @@ class Recognizer(Protocol):
     def transcribe(self, items: Sequence[RecognitionInput]) -> list[Transcript]: ...
 
     def describe(self) -> dict[str, Any]: ...
+
+
+@runtime_checkable
+class Task(Protocol):
+    """A kind of training job, registered by name (``register_tasks``); ``voxtext train``
+    runs the one a config's ``task`` field names.
+
+    ``load_config(values, where)``: the job's frozen config from a config mapping (a TOML
+    file's tables merged with overrides; ``where`` names the source in error messages). It
+    has at least ``out_dir`` and ``trainer`` (a ``voxtext.train.TrainerConfig``); component
+    tables the mapping leaves out get the task's own defaults. ``train(config, resume=...)``:
+    run it with the core ``Trainer``; returns its ``TrainResult``. Its checkpoints name the
+    task in their metadata (``task``), so ``voxtext evaluate`` finds it again (CTC
+    checkpoints, which name none, are read by ``voxtext.asr`` directly).
+
+    To be evaluated a task also conforms to :class:`SpeechTask` (``voxtext evaluate`` decodes
+    a speech manifest through its recogniser) or to :class:`EvaluatingTask` (it scores a
+    labelled file itself); a task may be both, and then ``evaluate`` is used.
+    """
+
+    def load_config(self, values: Mapping[str, Any], where: str) -> Any: ...
+
+    def train(self, config: Any, *, resume: bool = False) -> Any: ...
+
+
+@runtime_checkable
+class SpeechTask(Task, Protocol):
+    """A task whose trained models hear audio.
+
+    ``recognizer(path, identify_groups=...)``: a trained run folder or checkpoint as a
+    :class:`Recognizer`; with ``identify_groups`` a group-aware model chooses each utterance's
+    group from its audio (a task whose models cannot raises a ``ConfigError`` saying so).
+    """
+
+    def recognizer(self, path: Path, *, identify_groups: bool = False) -> Recognizer: ...
+
+
+@dataclass(frozen=True)
+class EvaluationRequest:
+    """What ``voxtext evaluate CHECKPOINT DATA`` asks of an :class:`EvaluatingTask`.
+
+    ``checkpoint``: a run or checkpoint folder the task trained. ``data``: the labelled file.
+    ``out``: where to write (``None``: the task's default place). ``group_by``: group
+    attributes to report metrics by. ``ensemble``: more runs whose predictions are combined
+    with the first one's; ``head``: which of a multi-head model's outputs to score
+    (``"main"``); ``device``: where the model runs. A task that cannot honour a non-default
+    value raises a ``ConfigError`` naming the option.
+    """
+
+    checkpoint: Path
+    data: Path
+    out: Path | None = None
+    group_by: tuple[str, ...] = ()
+    ensemble: tuple[Path, ...] = ()
+    head: str = "main"
+    device: str = "cpu"
+
+
+@dataclass(frozen=True)
+class EvaluationResult:
+    """What an evaluation found: ``metrics`` (name -> value, printed one per line, in order)
+    and ``summary``, one line saying where the predictions and reports were written."""
+
+    metrics: Mapping[str, float]
+    summary: str
+
+
+@runtime_checkable
+class EvaluatingTask(Task, Protocol):
+    """A task that scores a labelled data file with a trained model itself (text tasks):
+    ``evaluate(request)`` writes predictions and reports and returns the metrics."""
+
+    def evaluate(self, request: EvaluationRequest) -> EvaluationResult: ...

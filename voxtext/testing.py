@@ -10,6 +10,9 @@ Register a plugin for one test only::
 
 or, outside pytest, ``with registered_plugin(obj, name="mine"): ...``. The data helpers
 make tiny deterministic audio and text so plugin tests need no downloads.
+
+Importing this module does not import pytest: the fixture lives in
+``voxtext.pytest_plugin``, which pytest loads with this module (``pytest_plugins`` below).
 """
 
 from __future__ import annotations
@@ -18,15 +21,17 @@ import contextlib
 import json
 import math
 import random
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pytest
 
 from voxtext import plugins
 from voxtext.registry import PluginInfo
+
+#: Read by pytest when a conftest names this module in its ``pytest_plugins``.
+pytest_plugins = ["voxtext.pytest_plugin"]
 
 
 @contextlib.contextmanager
@@ -62,21 +67,6 @@ def isolated_plugin_manager(
         yield manager
     finally:
         plugins._manager = saved
-
-
-@pytest.fixture
-def voxtext_plugin() -> Iterator[Callable[..., PluginInfo]]:
-    """Fixture: ``voxtext_plugin(obj, name=..., version=...)`` registers for this test only."""
-    with contextlib.ExitStack() as stack:
-        count = 0
-
-        def add(obj: object, name: str | None = None, version: str = "0.0.test") -> PluginInfo:
-            nonlocal count
-            count += 1
-            plugin_name = name or f"test-plugin-{count}"
-            return stack.enter_context(registered_plugin(obj, name=plugin_name, version=version))
-
-        yield add
 
 
 # -- tiny deterministic data ------------------------------------------------------------------
@@ -308,7 +298,6 @@ __all__ = [
     "registered_plugin",
     "speech_like",
     "tone",
-    "voxtext_plugin",
     "white_noise",
     "write_ner_dataset",
     "write_speech_manifest",

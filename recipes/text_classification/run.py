@@ -27,7 +27,7 @@ from typing import Any
 
 import voxtext
 from voxtext.config import build_config, merge, parse_overrides, read_config_file
-from voxtext.text import TextPredictor, evaluate_file, load_text_config, train
+from voxtext.text import TextPredictor, evaluate_file
 
 HERE = Path(__file__).resolve().parent
 
@@ -47,6 +47,8 @@ class Config:
     group_by: tuple[str, ...] = ()
     n_boot: int = 1000
     ensemble: tuple[str, ...] = ()
+    #: ``evaluator``: the fairness evaluator for the per-group report, by registry name
+    report: dict[str, Any] = field(default_factory=dict)
 
 
 def load_config(path: Path, overrides: Sequence[str]) -> Config:
@@ -100,9 +102,10 @@ def run_training(
             "data": {**data, "train": str(files["train"]), "dev": str(files["dev"])},
         },
     )
-    config = load_text_config(merged)
+    task = voxtext.registry("tasks").create(merged.get("task", "text-classification"))
+    config = task.load_config(merged, where=f"[text] + [{stage}]")
     started = time.perf_counter()
-    result = train(config, resume=True)
+    result = task.train(config, resume=True)
     print(
         f"[{stage}] {result.steps} steps in {time.perf_counter() - started:.0f} s; best "
         f"{config.trainer.metric} = {result.best_metric}"
@@ -129,6 +132,7 @@ def main(cfg: Config) -> dict[str, Any]:
         group_by=cfg.group_by,
         group_columns=tuple(cfg.data.get("group_columns", ())),
         n_boot=cfg.n_boot,
+        evaluator=cfg.report.get("evaluator", "classification-fairness"),
     )
     print_summary(result, cfg)
     return result

@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 import torch
 
+import voxtext
 from voxtext import cli
-from voxtext.asr import evaluate_manifest, load_asr_config, load_recognizer, train
+from voxtext.asr import evaluate_manifest, load_recognizer, train
 from voxtext.asr.decoding import decode_files, identify_groups
 from voxtext.asr.scoring import grouped_error_rates
 from voxtext.data.manifest import read_manifest
@@ -26,6 +27,11 @@ from voxtext.train.checkpoint import checkpoint_folder, load_trainer_state, writ
 # write_tone_corpus shifts dialect k's pitches by 1 + 0.04 * (its first index in `dialects`)
 IMBALANCED = ("north",) * 17 + ("south",) * 3  # 85 % north; south pitches x1.68
 PITCHED = ("north",) * 18 + ("south",) * 18  # balanced; south x1.72, apart from north
+
+
+def _asr_config(values: dict[str, Any]) -> Any:
+    """The config through the registered ``asr`` task (which fills in the defaults)."""
+    return voxtext.registry("tasks").create("asr").load_config(values, where="config")
 
 
 def asr_config(
@@ -87,7 +93,7 @@ def imbalanced(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         ],
         trainer=trainer(8, 4),
     )
-    result = train(load_asr_config(values))
+    result = train(_asr_config(values))
     return {"root": root, "values": values, "result": result, "run": root / "run"}
 
 
@@ -124,6 +130,11 @@ def test_checkpoint_records_every_strategy_and_the_groups(imbalanced):
         "values": ["<unknown>", "north", "south"],
         "module_roles": [],
     }
+    # the training data per group, for the model card (utterances, hours, speakers)
+    rows = {(r["group"], r["value"]): r for r in metadata["training_data"]}
+    total = rows[("all", "all")]["utterances"]
+    assert total == sum(r["utterances"] for (g, _), r in rows.items() if g == "dialect")
+    assert {v for g, v in rows if g == "dialect"} == {"north", "south"}
 
 
 def test_group_dro_weights_resume_exactly(imbalanced):
@@ -137,7 +148,7 @@ def test_group_dro_weights_resume_exactly(imbalanced):
     straight = load_trainer_state(checkpoint_folder(run, 8))["extra"]["group_loss"]
     assert at_4["weights"] != straight["weights"]  # the weights moved between steps 4 and 8
     assert at_4["weights"] != pytest.approx([0.0, 0.5, 0.5])  # and before step 4
-    train(load_asr_config({**imbalanced["values"], "out_dir": str(resumed)}), resume=True)
+    train(_asr_config({**imbalanced["values"], "out_dir": str(resumed)}), resume=True)
     again = load_trainer_state(checkpoint_folder(resumed, 8))["extra"]["group_loss"]
     assert again == straight
     weights_a, _ = load_checkpoint(checkpoint_folder(run, 8))
@@ -165,7 +176,7 @@ def aware(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         ],
         trainer=trainer(40, 20),
     )
-    result = train(load_asr_config(values))
+    result = train(_asr_config(values))
     return {"root": root, "dev": dev, "result": result, "run": root / "run"}
 
 

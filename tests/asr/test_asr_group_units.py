@@ -28,6 +28,11 @@ BASE = {
     "out_dir": "run",
     "data": {"train": "train.jsonl"},
     "trainer": {"max_steps": 1},
+    "features": {"name": "fbank"},
+    "normalizer": {"name": "cmvn-global"},
+    "tokenizer": {"name": "char"},
+    "encoder": {"name": "conformer"},
+    "decoder": {"name": "ctc-greedy"},
 }
 
 
@@ -133,6 +138,31 @@ def test_a_model_without_groups_keeps_its_state_dict_keys(tmp_path: Path):
     assert not any(k.startswith("group_modules") for k in plain.model.state_dict())
     log_probs, _ = plain.model(torch.zeros(1, 4000), torch.tensor([4000]))
     assert log_probs.shape[-1] == 5
+
+
+def test_a_text_augmentation_is_refused_by_name():
+    from voxtext.asr.assembly import assemble
+
+    audio = {"name": "spec-augment"}
+    specs = [ComponentSpec.parse(audio, where="a"), ComponentSpec("eda", {})]
+    with pytest.raises(ConfigError, match=r"augmentations\[1\]: 'eda' works on text data"):
+        assemble(
+            features=ComponentSpec("fbank", {"num_mel_bins": 40}),
+            normalizer=None,
+            encoder=ComponentSpec("conformer", {"d_model": 32, "num_heads": 4, "num_layers": 1}),
+            augmentations=specs,
+            vocab_size=5,
+            dropout=0.0,
+        )
+    kept = assemble(
+        features=ComponentSpec("fbank", {"num_mel_bins": 40}),
+        normalizer=None,
+        encoder=ComponentSpec("conformer", {"d_model": 32, "num_heads": 4, "num_layers": 1}),
+        augmentations=specs[:1],
+        vocab_size=5,
+        dropout=0.0,
+    )
+    assert [a.domain for a in kept.model.augmentations] == ["features"]
 
 
 class _CharTokenizer:

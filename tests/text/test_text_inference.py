@@ -166,7 +166,14 @@ def test_evaluate_file_writes_predictions_metrics_report_and_fairness(
 ) -> None:
     predictor = TextPredictor.load(sentiment_run)
     out = tmp_path / "eval"
-    result = evaluate_file(predictor, sentiment_files["test"], out, group_by=["source"], n_boot=200)
+    result = evaluate_file(
+        predictor,
+        sentiment_files["test"],
+        out,
+        group_by=["source"],
+        n_boot=200,
+        evaluator="classification-fairness",
+    )
 
     rows = read_jsonl(sentiment_files["test"])
     records = read_jsonl(out / "predictions.jsonl")
@@ -255,3 +262,56 @@ def test_classify_and_tag_refuse_a_task_of_the_other_kind(
         TextPredictor.load(ner_run).classify(["john baker flew to paris"])
     with pytest.raises(VoxtextError, match="text-classification"):
         TextPredictor.load(sentiment_run).tag([["the", "food", "was", "good"]])
+
+
+# -- voxtext evaluate: through the checkpoint's task -------------------------------------------
+def _evaluate_command(run: Path, data: Path, out: Path, capsys: pytest.CaptureFixture[str]) -> str:
+    from voxtext import cli
+
+    assert cli.main(["evaluate", str(run), str(data), "--out", str(out)]) == 0
+    return capsys.readouterr().out
+
+
+def test_the_evaluate_command_scores_a_text_run_through_its_task(
+    tmp_path: Path,
+    sentiment_run: Path,
+    sentiment_files: dict[str, Path],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from voxtext.train import resolve_checkpoint
+    from voxtext.train.checkpoint import read_metadata
+
+    metadata = read_metadata(resolve_checkpoint(sentiment_run))["metadata"]
+    assert metadata["task"] == "text-classification"
+    assert metadata["format"] == "voxtext.text/1"
+    out = tmp_path / "eval"
+    printed = _evaluate_command(sentiment_run, sentiment_files["test"], out, capsys)
+    saved = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+    accuracy = saved["scores"]["accuracy"]
+    assert f"accuracy\t{accuracy:.4f}" in printed and accuracy >= 0.9
+    assert f"voxtext evaluate: report in {out}/report.md" in printed
+    assert len(read_jsonl(out / "predictions.jsonl")) == len(read_jsonl(sentiment_files["test"]))
+
+
+def test_a_text_checkpoint_from_before_tasks_were_recorded_still_evaluates(
+    tmp_path: Path,
+    sentiment_run: Path,
+    sentiment_files: dict[str, Path],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import shutil
+
+    old = tmp_path / "old-run"
+    shutil.copytree(sentiment_run, old, symlinks=True)
+    stripped = 0
+    for meta_file in old.glob("*/metadata.json"):
+        saved = json.loads(meta_file.read_text(encoding="utf-8"))
+        if saved.get("metadata", {}).pop("task", None) is not None:
+            stripped += 1
+        meta_file.write_text(json.dumps(saved), encoding="utf-8")
+    assert stripped >= 1
+    now = _evaluate_command(sentiment_run, sentiment_files["test"], tmp_path / "new", capsys)
+    before = _evaluate_command(old, sentiment_files["test"], tmp_path / "old", capsys)
+    # the same scores, found by the format and the main head's kind instead of the task
+    assert before.splitlines()[:-1] == now.splitlines()[:-1] and "accuracy\t" in before
+    assert (tmp_path / "old" / "report.md").is_file()

@@ -17,8 +17,13 @@ from voxtext.asr.groups import (
 )
 from voxtext.asr.model import CTCModel
 from voxtext.components import ComponentSpec, Provenance, build_component, rebuild_component
+from voxtext.errors import ConfigError
 from voxtext.plugins import registry
 from voxtext.protocols import GroupContext
+
+#: The augmentation domains a CTC model applies (``protocols.Augmentation``); a text
+#: augmentation (``protocols.TextAugmentation``) is refused rather than silently unused.
+AUDIO_DOMAINS = ("waveform", "features")
 
 
 @dataclass
@@ -81,6 +86,13 @@ def assemble(
         aug, records[f"augmentation{i}"] = build_component(
             "augmentations", spec, where=f"augmentations[{i}]"
         )
+        domain = getattr(aug, "domain", None)
+        if domain not in AUDIO_DOMAINS:
+            raise ConfigError(
+                f"augmentations[{i}]: '{spec.name}' works on {domain} data, not on audio; ASR "
+                "takes waveform or feature augmentations (`voxtext plugins` lists them under "
+                "augmentations); drop it from this config"
+            )
         augs.append(aug)
     modules: list[Any] = []
     roles: list[str] = []

@@ -7,7 +7,7 @@ overrides merge in first. Component tables are ``{ name = "conformer", d_model =
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -43,12 +43,35 @@ class DataConfig:
             raise ValueError("need 0 <= min_duration < max_duration")
 
 
+class GroupedRun:
+    """What an ASR-like config with ``data`` (a :class:`DataConfig`), ``group_attribute`` and
+    ``strategies`` fields derives from them (the ``asr`` and ``whisper-seq2seq`` tasks)."""
+
+    data: DataConfig
+    group_attribute: str | None
+    strategies: tuple[Mapping[str, Any], ...]
+
+    def strategy_specs(self) -> list[ComponentSpec]:
+        return [
+            ComponentSpec.parse(s, where=f"strategies[{i}]") for i, s in enumerate(self.strategies)
+        ]
+
+    def evaluation_groups(self) -> tuple[str, ...]:
+        """``data.group_by`` with the ``group_attribute`` first (when it is set)."""
+        if self.group_attribute is None:
+            return self.data.group_by
+        rest = tuple(a for a in self.data.group_by if a != self.group_attribute)
+        return (self.group_attribute, *rest)
+
+
 @dataclass(frozen=True)
-class ASRConfig:
+class ASRConfig(GroupedRun):
     """A CTC recogniser: features -> normaliser -> encoder -> linear CTC head.
 
-    ``augmentations`` run in order during training only, each on the domain it declares
-    (waveform or features). ``decoder`` is used for dev evaluation and stored as the
+    The component tables are required here; the registered ``asr`` task fills in its
+    defaults for those a config leaves out. ``augmentations`` run in order during training
+    only, each on the domain it declares (waveform or features; a text augmentation is
+    refused by name). ``decoder`` is used for dev evaluation and stored as the
     checkpoint's default for ``voxtext transcribe``/``evaluate``.
 
     Group-aware training: ``group_attribute`` names the manifest group (``"dialect"``) whose
@@ -61,12 +84,12 @@ class ASRConfig:
     out_dir: Path
     data: DataConfig
     trainer: TrainerConfig
-    features: Mapping[str, Any] = field(default_factory=lambda: {"name": "fbank"})
-    normalizer: Mapping[str, Any] | None = field(default_factory=lambda: {"name": "cmvn-global"})
+    features: Mapping[str, Any]
+    normalizer: Mapping[str, Any] | None
+    tokenizer: Mapping[str, Any]
+    encoder: Mapping[str, Any]
+    decoder: Mapping[str, Any]
     augmentations: tuple[Mapping[str, Any], ...] = ()
-    tokenizer: Mapping[str, Any] = field(default_factory=lambda: {"name": "char"})
-    encoder: Mapping[str, Any] = field(default_factory=lambda: {"name": "conformer"})
-    decoder: Mapping[str, Any] = field(default_factory=lambda: {"name": "ctc-greedy"})
     text_normalizer: str | None = None
     dropout: float = 0.1
     group_attribute: str | None = None
@@ -83,24 +106,16 @@ class ASRConfig:
             for i, a in enumerate(self.augmentations)
         ]
 
-    def strategy_specs(self) -> list[ComponentSpec]:
-        return [
-            ComponentSpec.parse(s, where=f"strategies[{i}]") for i, s in enumerate(self.strategies)
-        ]
 
-    def evaluation_groups(self) -> tuple[str, ...]:
-        """``data.group_by`` with the ``group_attribute`` first (when it is set)."""
-        if self.group_attribute is None:
-            return self.data.group_by
-        rest = tuple(a for a in self.data.group_by if a != self.group_attribute)
-        return (self.group_attribute, *rest)
-
-
-def load_asr_config(source: Path | Mapping[str, Any], overrides: Sequence[str] = ()) -> ASRConfig:
-    """Build the config from a TOML file or mapping plus ``key=value`` overrides."""
+def load_asr_config(
+    source: Path | Mapping[str, Any], overrides: Sequence[str] = (), *, where: str | None = None
+) -> ASRConfig:
+    """Build the config from a TOML file or mapping plus ``key=value`` overrides; ``where``
+    names a mapping's source in messages (a file names itself)."""
     values = read_config_file(source) if isinstance(source, Path) else dict(source)
     values = merge(values, parse_overrides(overrides))
-    where = str(source) if isinstance(source, Path) else "config"
+    if where is None:
+        where = str(source) if isinstance(source, Path) else "config"
     if values.get("task", "asr") != "asr":
         raise ConfigError(f"{where}: task is {values['task']!r}, expected 'asr'")
     config = build_config(ASRConfig, values, where=where)

@@ -10,21 +10,7 @@ from typing import Any
 import torch
 
 from voxtext.data.audio import collate_waveforms, load_audio
-
-
-def length_sorted_batches(durations: Sequence[float], max_batch_seconds: float) -> list[list[int]]:
-    """Indices grouped into batches whose padded duration stays under the limit."""
-    order = sorted(range(len(durations)), key=lambda i: durations[i])
-    batches: list[list[int]] = []
-    current: list[int] = []
-    for index in order:
-        if current and (len(current) + 1) * durations[index] > max_batch_seconds:
-            batches.append(current)
-            current = []
-        current.append(index)
-    if current:
-        batches.append(current)
-    return batches
+from voxtext.data.batching import length_sorted_batches
 
 
 def decode_files(
@@ -62,7 +48,7 @@ def decode_waveforms(
     """:func:`decode_files` over utterances given by ``waveform(i)``: float32 ``(samples,)``
     at the model's rate, read only when its batch runs (so a long list stays out of memory)."""
     texts = [""] * len(durations)
-    for batch, waveforms, lengths, device in _eval_batches(
+    for batch, waveforms, lengths, device in eval_batches(
         model, waveform, durations, max_batch_seconds
     ):
         ids = _batch_group_ids(group_ids, batch, device)
@@ -73,7 +59,7 @@ def decode_waveforms(
     return texts
 
 
-def _eval_batches(
+def eval_batches(
     model: torch.nn.Module,
     waveform: Callable[[int], torch.Tensor],
     durations: Sequence[float],
@@ -85,7 +71,7 @@ def _eval_batches(
     was_training = model.training
     model.eval()
     try:
-        for batch in length_sorted_batches(durations, max_batch_seconds):
+        for batch in length_sorted_batches(durations, max_padded=max_batch_seconds):
             waveforms, lengths = collate_waveforms([waveform(i) for i in batch])
             yield batch, waveforms.to(device), lengths.to(device), device
     finally:
@@ -121,9 +107,7 @@ def identify_waveform_groups(
     """:func:`identify_groups` over utterances given by ``waveform(i)`` (as
     :func:`decode_waveforms` takes them)."""
     found = [0] * len(durations)
-    for batch, waveforms, lengths, _ in _eval_batches(
-        model, waveform, durations, max_batch_seconds
-    ):
+    for batch, waveforms, lengths, _ in eval_batches(model, waveform, durations, max_batch_seconds):
         ids = model.predict_group_ids(waveforms, lengths)
         for index, group_id in zip(batch, ids.tolist(), strict=True):
             found[index] = int(group_id)
@@ -144,7 +128,7 @@ def auxiliary_metrics(
     ratio of sums over all of them. The model sees no group (all unknown); ``group_ids`` are
     the true groups the metrics are scored against."""
     sums: dict[str, list[float]] = {}
-    for batch, waveforms, lengths, device in _eval_batches(
+    for batch, waveforms, lengths, device in eval_batches(
         model, lambda i: load_audio(paths[i], sample_rate), durations, max_batch_seconds
     ):
         true_ids = _batch_group_ids(group_ids, batch, device)

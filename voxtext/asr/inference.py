@@ -19,7 +19,7 @@ from voxtext.components import ComponentSpec, Provenance, rebuild_component
 from voxtext.data.audio import audio_info
 from voxtext.errors import VoxtextError
 from voxtext.protocols import RecognitionInput, Transcript
-from voxtext.train.checkpoint import load_checkpoint, resolve_checkpoint
+from voxtext.train.checkpoint import load_format_checkpoint
 
 FORMAT = "voxtext.asr/1"
 
@@ -108,14 +108,12 @@ def load_recognizer(path: str | Path, *, device: str = "cpu", which: str = "best
     """From a run folder (its ``best``/``latest``/``averaged`` checkpoint) or a checkpoint
     folder. Every component's plugin must still be installed: a missing one is named with
     the version the checkpoint was built with."""
-    folder = resolve_checkpoint(path, which)  # type: ignore[arg-type]
-    state, saved = load_checkpoint(folder)
-    metadata = saved.get("metadata", {})
-    if metadata.get("format") != FORMAT:
-        raise VoxtextError(
-            f"{folder} is not an ASR checkpoint (format "
-            f"{metadata.get('format')!r}, expected {FORMAT!r})"
-        )
+    folder, state, metadata = load_format_checkpoint(
+        path,
+        FORMAT,
+        "an ASR checkpoint",
+        which=which,  # type: ignore[arg-type]
+    )
     source = f"checkpoint {folder}"
     records = {role: Provenance.from_dict(r) for role, r in metadata["components"].items()}
     tokenizer = rebuild_component(Provenance.from_dict(metadata["tokenizer"]), source=source)
@@ -158,17 +156,7 @@ class CheckpointRecognizer:
         return self.recognizer.sample_rate
 
     def transcribe(self, items: Sequence[RecognitionInput]) -> list[Transcript]:
-        import numpy as np
-        import torchaudio.functional
-
-        waveforms = []
-        for item in items:
-            waveform = torch.from_numpy(np.asarray(item.waveform, dtype=np.float32))
-            if item.sample_rate != self.sample_rate:
-                waveform = torchaudio.functional.resample(
-                    waveform, item.sample_rate, self.sample_rate
-                )
-            waveforms.append(waveform)
+        waveforms = input_waveforms(items, self.sample_rate)
         durations = [len(w) / self.sample_rate for w in waveforms]
         model, vocabulary = self.recognizer.model, self.recognizer.groups
         group_ids: list[int] | None
@@ -220,3 +208,18 @@ class CheckpointRecognizer:
                 "groups_from": "identified from audio" if self.identify_groups else "inputs",
             },
         }
+
+
+def input_waveforms(items: Sequence[RecognitionInput], sample_rate: int) -> list[torch.Tensor]:
+    """Each input's samples as float32 ``(samples,)`` at ``sample_rate`` (resampled with
+    torchaudio's band-limited resampler where the input has another rate)."""
+    import numpy as np
+    import torchaudio.functional
+
+    waveforms = []
+    for item in items:
+        waveform = torch.from_numpy(np.asarray(item.waveform, dtype=np.float32))
+        if item.sample_rate != sample_rate:
+            waveform = torchaudio.functional.resample(waveform, item.sample_rate, sample_rate)
+        waveforms.append(waveform)
+    return waveforms

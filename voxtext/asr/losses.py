@@ -60,20 +60,33 @@ def group_aware_loss(group_loss: GroupLoss | None) -> LossFn:
                 reduction="none",
                 zero_infinity=True,
             )
-            stats = {"too_short_for_ctc": _too_short(out_lengths, target_lengths)}
-            if group_loss is None:
-                loss_sum, units = per_utterance.sum(), int(target_lengths.sum())
-            else:
-                value, group_stats = group_loss(per_utterance, target_lengths, group_ids)
-                units = int(per_utterance.shape[0])
-                loss_sum = value * units
-                stats.update(group_stats)
+            loss_sum, units, stats = reduce_per_utterance(
+                per_utterance, target_lengths, group_ids, group_loss
+            )
+            stats["too_short_for_ctc"] = _too_short(out_lengths, target_lengths)
             if auxiliary is not None:
                 loss_sum = loss_sum + auxiliary.loss.float() * units
                 stats.update({k: n / d for k, (n, d) in auxiliary.ratios.items() if d > 0})
         return LossOutput(loss_sum=loss_sum, units=units, stats=stats)
 
     return loss_fn
+
+
+def reduce_per_utterance(
+    per_utterance: torch.Tensor,
+    target_lengths: torch.Tensor,
+    group_ids: torch.Tensor,
+    group_loss: GroupLoss | None,
+) -> tuple[torch.Tensor, int, dict[str, float]]:
+    """A batch's loss sum, its units and stats from float32 per-utterance losses (each summed
+    over the utterance's ``target_lengths`` tokens): without ``group_loss`` the plain sum over
+    tokens (units: target tokens); with one, its value per utterance (units: utterances).
+    Any sequence loss (CTC, attention-decoder cross-entropy) goes through here."""
+    if group_loss is None:
+        return per_utterance.sum(), int(target_lengths.sum()), {}
+    value, stats = group_loss(per_utterance, target_lengths, group_ids)
+    units = int(per_utterance.shape[0])
+    return value * units, units, dict(stats)
 
 
 def _too_short(out_lengths: torch.Tensor, target_lengths: torch.Tensor) -> float:

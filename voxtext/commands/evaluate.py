@@ -3,10 +3,13 @@ trained model, or a registered recogniser, on a labelled file.
 
 An existing path is a checkpoint; anything else names a registered recogniser (``voxtext
 plugins`` lists them under ``recognizers``), configured with ``--recognizer-set key=value``.
+A checkpoint is evaluated by the registered task its metadata names (``protocols.Task``): a
+task that scores files itself (``EvaluatingTask``, the text tasks) does so, a speech task's
+recogniser decodes the manifest; CTC checkpoints name no task and load directly.
 ASR checkpoints and recognisers decode a speech manifest through one code path
 (``voxtext.asr.evaluate_manifest``) into the predictions JSONL (``id``, ``ref``, ``hyp``,
 ``speaker``, ``groups``) that ``voxtext report`` turns into a per-group fairness report, with
-the sidecar ``<out stem>.meta.json`` saying what was audited. Text checkpoints
+the sidecar ``<out stem>.meta.json`` saying what was audited. The text tasks
 (classification, tagging) predict a text or token dataset and write ``predictions.jsonl``,
 ``metrics.json``, ``report.md`` and, with ``--group``, the per-group fairness report into the
 ``--out`` folder; ``--ensemble RUN`` adds models whose probabilities are averaged with the
@@ -90,23 +93,89 @@ def run(args: argparse.Namespace) -> int:
             "checkpoint path; choose its decoder with --decoder / --decoder-set"
         )
     metadata = read_metadata(resolve_checkpoint(args.checkpoint)).get("metadata", {})
-    if str(metadata.get("format", "")).startswith("voxtext.text/"):
-        return _run_text(args)
+    task = _checkpoint_task(metadata)
+    if task is not None:
+        return _run_task(args, task)
     return _run_asr(args)
 
 
-def _run_text(args: argparse.Namespace) -> int:
-    from voxtext.text import TextPredictor, evaluate_file
+def _checkpoint_task(metadata: dict[str, Any]) -> str | None:
+    """The task a checkpoint's metadata names; text checkpoints written before they named it
+    say it by their format. ``None``: a CTC checkpoint (they name no task)."""
+    if metadata.get("task") is not None:
+        return str(metadata["task"])
+    from voxtext.text.restore import FORMAT_FAMILY, legacy_task
 
-    predictor = TextPredictor.load([args.checkpoint, *args.ensemble], device=args.device)
-    out = Path("evaluation") if args.out == DEFAULT_OUT else args.out
-    result = evaluate_file(predictor, args.manifest, out, task=args.task, group_by=args.group)
-    scores = result["scores"]
-    for name in ("accuracy", "macro_f1", "micro_f1", "weighted_f1", "f1"):
-        if scores.get(name) is not None:
-            print(f"{name}\t{scores[name]:.4f}")
-    print(f"voxtext evaluate: report in {out}/report.md, predictions in {out}/predictions.jsonl")
-    return 0
+    if str(metadata.get("format", "")).startswith(FORMAT_FAMILY):
+        return legacy_task(metadata)
+    return None
+
+
+def _run_task(args: argparse.Namespace, name: str) -> int:
+    """A checkpoint whose metadata names a registered task evaluates through that task: it
+    scores the file itself (``EvaluatingTask``) or gives the recogniser that decodes it."""
+    from voxtext.errors import ConfigError
+    from voxtext.protocols import EvaluatingTask, EvaluationRequest
+    from voxtext.tasks import checkpoint_task
+
+    task = checkpoint_task(name, checkpoint=args.checkpoint)
+    if isinstance(task, EvaluatingTask):
+        _refuse(args, name, ("--decoder", "--decoder-set", "--groups"), "CTC")
+        request = EvaluationRequest(
+            checkpoint=args.checkpoint,
+            data=args.manifest,
+            out=None if args.out == DEFAULT_OUT else args.out,
+            group_by=tuple(args.group),
+            ensemble=tuple(args.ensemble),
+            head=args.task,
+            device=args.device,
+        )
+        result = task.evaluate(request)
+        for metric, value in result.metrics.items():
+            print(f"{metric}\t{value:.4f}")
+        print(f"voxtext evaluate: {result.summary}")
+        return 0
+    if not hasattr(task, "recognizer"):
+        raise ConfigError(
+            f"{args.checkpoint}: task '{name}' trains models but evaluates none (it gives "
+            "neither evaluate() nor recognizer()); evaluate them with the task's own tools"
+        )
+    _refuse(args, name, ("--decoder", "--decoder-set", "--ensemble", "--device"), "CTC and text")
+    return _decode_with_task(args, task)
+
+
+def _refuse(args: argparse.Namespace, task: str, flags: tuple[str, ...], takers: str) -> None:
+    from voxtext.errors import ConfigError
+
+    used = _given(args, flags)
+    if used:
+        raise ConfigError(
+            f"{', '.join(used)}: not for {args.checkpoint}, a '{task}' checkpoint ({takers} "
+            "checkpoints only); it decodes the way it was trained"
+        )
+
+
+def _given(args: argparse.Namespace, flags: tuple[str, ...]) -> list[str]:
+    """Which of the checkpoint-only ``flags`` the command line set to other than the default."""
+    given = {
+        "--decoder": args.decoder,
+        "--decoder-set": args.decoder_options,
+        "--ensemble": args.ensemble,
+        "--task": args.task != "main",
+        "--groups": args.groups != "oracle",
+        "--device": args.device != "cpu",
+    }
+    return [flag for flag in flags if given[flag]]
+
+
+def _decode_with_task(args: argparse.Namespace, task: Any) -> int:
+    from voxtext.asr import evaluate_manifest
+
+    recognizer = task.recognizer(args.checkpoint, identify_groups=args.groups == "predicted")
+    rows = evaluate_manifest(
+        recognizer, args.manifest, args.out, use_groups=args.groups == "oracle"
+    )
+    return _print_scores(rows, args)
 
 
 def _run_asr(args: argparse.Namespace) -> int:
@@ -158,15 +227,8 @@ def _run_registered(args: argparse.Namespace) -> int:
 def _refuse_checkpoint_options(args: argparse.Namespace, name: str) -> None:
     from voxtext.errors import ConfigError
 
-    given = {
-        "--decoder": args.decoder,
-        "--decoder-set": args.decoder_options,
-        "--ensemble": args.ensemble,
-        "--task": args.task != "main",
-        "--groups": args.groups != "oracle",
-        "--device": args.device != "cpu",
-    }
-    used = [flag for flag, value in given.items() if value]
+    flags = ("--decoder", "--decoder-set", "--ensemble", "--task", "--groups", "--device")
+    used = _given(args, flags)
     if used:
         raise ConfigError(
             f"{', '.join(used)}: for checkpoints only, and '{name}' is no existing path; "

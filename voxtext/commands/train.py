@@ -1,8 +1,9 @@
 """``voxtext train CONFIG [--set key=value ...] [--resume]``: train the job a config describes.
 
-The config's ``task`` field picks the job (``asr``, or the text tasks
-``text-classification``, ``token-classification`` and ``masked-lm``); every component in it
-is named by registry name. Runs as one process or under ``torchrun --nproc_per_node N``.
+The config's ``task`` field picks the job among the registered tasks (``voxtext plugins``
+lists them; a config without it is a CTC ASR config); every component in it is named by
+registry name.
+Runs as one process or under ``torchrun --nproc_per_node N``.
 """
 
 from __future__ import annotations
@@ -11,8 +12,6 @@ import argparse
 from pathlib import Path
 
 HELP = "train a model from a TOML config (components named by registry name)"
-TEXT_TASKS = ("text-classification", "token-classification", "masked-lm")
-TASKS = ("asr", *TEXT_TASKS)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,28 +30,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from voxtext.config import read_config_file
-    from voxtext.errors import ConfigError
+    from voxtext.config import merge, parse_overrides, read_config_file
+    from voxtext.tasks import config_task, get_task
 
-    task = read_config_file(args.config).get("task", "asr")
-    if task not in TASKS:
-        raise ConfigError(f"{args.config}: task {task!r} is not known; tasks: {', '.join(TASKS)}")
-    if task in TEXT_TASKS:
-        from voxtext.text import load_text_config
-        from voxtext.text import train as train_text
-
-        text_config = load_text_config(args.config, args.overrides)
-        result = train_text(text_config, resume=args.resume)
-        metric = text_config.trainer.metric
-    else:
-        from voxtext.asr import load_asr_config, train
-
-        asr_config = load_asr_config(args.config, args.overrides)
-        result = train(asr_config, resume=args.resume)
-        metric = asr_config.trainer.metric
+    values = merge(read_config_file(args.config), parse_overrides(args.overrides))
+    task = get_task(config_task(values), where=str(args.config))
+    config = task.load_config(values, where=str(args.config))
+    result = task.train(config, resume=args.resume)
     best = result.best_checkpoint or result.last_checkpoint
     print(
-        f"voxtext train: {result.steps} steps, best {metric} = {result.best_metric}; "
-        f"checkpoint {best}"
+        f"voxtext train: {result.steps} steps, best {config.trainer.metric} = "
+        f"{result.best_metric}; checkpoint {best}"
     )
     return 0

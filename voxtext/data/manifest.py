@@ -16,7 +16,6 @@ is reported, because a misspelt field that is silently ignored loses data.
 from __future__ import annotations
 
 import json
-import math
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -29,7 +28,8 @@ from voxtext.data.validation import (
     FieldReader,
     PathLike,
     Problems,
-    json_type,
+    check_unique_id,
+    duration_field,
     read_json_lines,
     report_unknown_fields,
     soundfile_message,
@@ -87,28 +87,11 @@ def read_manifest(path: PathLike, *, check_audio: bool = True) -> list[Utterance
     for line, obj in read_json_lines(Path(path), problems, _KIND):
         before = len(problems)
         utterance = _parse_utterance(obj, line, source, problems, check_audio)
-        _check_unique_id(obj.get("id"), line, first_line, problems)
+        check_unique_id(obj.get("id"), line, first_line, problems, "utterance")
         if utterance is not None and len(problems) == before:
             utterances.append(utterance)
     problems.raise_if_any(_KIND)
     return utterances
-
-
-def _check_unique_id(
-    value: object, line: int, first_line: dict[str, int], problems: Problems
-) -> None:
-    """Report ``value`` if an earlier line used it as its id; remember it otherwise."""
-    if not isinstance(value, str) or not value.strip():
-        return  # a missing or malformed id is reported with the other fields
-    if value in first_line:
-        problems.add(
-            line,
-            f"duplicate id '{value}' (first used on line {first_line[value]})",
-            "give every utterance its own id",
-            "id",
-        )
-    else:
-        first_line[value] = line
 
 
 def _parse_utterance(
@@ -120,7 +103,12 @@ def _parse_utterance(
     utterance_id = fields.string("id", '"id": "spk1-0001"', non_empty=True)
     audio_field = fields.string("audio", '"audio": "wav/spk1-0001.wav"', non_empty=True)
     text = fields.string("text", '"text": "what is said"')
-    duration = _duration(fields)
+    duration = duration_field(
+        fields,
+        required=True,
+        example='"duration": 2.35 (seconds, a number without quotes)',
+        fix="set the audio's length in seconds, or remove the line if the audio is empty",
+    )
     speaker = fields.string("speaker", '"speaker": "spk1"', required=False, non_empty=True)
     groups = fields.string_mapping("groups", '"groups": {"dialect": "yue"}')
     extra = fields.mapping("extra")
@@ -142,26 +130,6 @@ def _parse_utterance(
         line=line,
         source=source,
     )
-
-
-def _duration(fields: FieldReader) -> float | None:
-    """Return the ``duration`` field if it is a finite number of seconds above zero."""
-    example = '"duration": 2.35 (seconds, a number without quotes)'
-    if "duration" not in fields.obj:
-        fields.problem("duration", "missing required field", f"add {example}")
-        return None
-    value = fields.obj["duration"]
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        fields.problem("duration", f"is {json_type(value)}, expected a number", f"write {example}")
-        return None
-    if not math.isfinite(value) or value <= 0:
-        fields.problem(
-            "duration",
-            f"is {value}, but a duration must be more than 0 seconds",
-            "set the audio's length in seconds, or remove the line if the audio is empty",
-        )
-        return None
-    return float(value)
 
 
 def _check_audio(audio: Path, duration: float | None, line: int, problems: Problems) -> None:

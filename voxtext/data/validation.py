@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import difflib
 import json
+import math
 import os
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
@@ -74,16 +75,45 @@ def unique_ids(
     first_line: dict[str, int] = {}
     for row in rows:
         row_id = row.id or f"{source.name}:{row.line}"
-        if row_id in first_line:
-            problems.add(
-                row.line,
-                f"duplicate id '{row_id}' (first used on line {first_line[row_id]})",
-                f"give every {what} its own id",
-                "id",
-            )
-            continue
-        first_line[row_id] = row.line
-        yield row_id, row
+        if check_unique_id(row_id, row.line, first_line, problems, what):
+            yield row_id, row
+
+
+def check_unique_id(
+    value: object, line: int, first_line: dict[str, int], problems: Problems, what: str
+) -> bool:
+    """Report ``value`` if an earlier line used it as its id (naming that line) and return
+    False; otherwise remember it. A missing or malformed id is left to the field reader."""
+    if not isinstance(value, str) or not value.strip():
+        return True
+    if value in first_line:
+        problems.add(
+            line,
+            f"duplicate id '{value}' (first used on line {first_line[value]})",
+            f"give every {what} its own id",
+            "id",
+        )
+        return False
+    first_line[value] = line
+    return True
+
+
+def duration_field(fields: FieldReader, *, required: bool, example: str, fix: str) -> float | None:
+    """The ``duration`` field as a finite number of seconds above zero, or None after
+    reporting what is wrong (a missing field is a problem only when ``required``); ``example``
+    shows a good value, ``fix`` says what to do about a value of zero or less."""
+    if "duration" not in fields.obj or (not required and fields.obj["duration"] is None):
+        if required:
+            fields.problem("duration", "missing required field", f"add {example}")
+        return None
+    value = fields.obj["duration"]
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        fields.problem("duration", f"is {json_type(value)}, expected a number", f"write {example}")
+        return None
+    if not math.isfinite(value) or value <= 0:
+        fields.problem("duration", f"is {value}, but a duration must be more than 0 seconds", fix)
+        return None
+    return float(value)
 
 
 def json_type(value: object) -> str:

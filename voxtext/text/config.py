@@ -41,15 +41,11 @@ from typing import Any, Literal
 from voxtext.components import ComponentSpec
 from voxtext.config import build_config, merge, parse_overrides, read_config_file
 from voxtext.errors import ConfigError
+from voxtext.plugins import registry
 from voxtext.train.config import TrainerConfig
 
 TaskKind = Literal["text-classification", "token-classification", "masked-lm"]
 TASK_KINDS: tuple[str, ...] = ("text-classification", "token-classification", "masked-lm")
-DEFAULT_HEADS = {
-    "text-classification": "sequence-classification",
-    "token-classification": "token-classification",
-    "masked-lm": "masked-lm",
-}
 MAIN_TASK = "main"
 
 
@@ -160,6 +156,9 @@ class TextConfig:
     task's ``data.test`` (when given) is evaluated with the best checkpoint (the averaged one
     when the trainer writes it) into ``<out_dir>/test/``; ``group_by`` names the group
     attributes that evaluation reports per-group metrics with confidence intervals for.
+    ``evaluator``: the fairness evaluator (registry name) of that per-group report. A config
+    that leaves out a head table or the evaluator gets the defaults the registered task of
+    that kind names (its ``default_head`` and ``default_evaluator`` attributes).
     ``freeze_embeddings`` keeps the token embedding table fixed (cheaper steps, fewer weights
     to overfit). ``augmentations`` (text domain, e.g. ``eda``) edit training texts on the fly.
     """
@@ -179,6 +178,7 @@ class TextConfig:
     freeze_embeddings: bool = False
     extra_tasks: tuple[ExtraTaskConfig, ...] = ()
     group_by: tuple[str, ...] = ()
+    evaluator: str | None = None
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.label_smoothing < 1.0:
@@ -193,6 +193,11 @@ class TextConfig:
                 "data.test/group_by: masked-LM pretraining has no test evaluation; drop them "
                 "(evaluate the fine-tuned model instead)"
             )
+        if self.group_by and not self.evaluator:
+            raise ValueError(
+                "group_by: name the fairness evaluator of the per-group report, e.g. "
+                'evaluator = "<name>" (`voxtext plugins` lists them under fairness evaluators)'
+            )
         if self.group_by and self.data.test is None:
             raise ValueError(
                 "group_by: per-group metrics are reported on data.test; give data.test or "
@@ -205,10 +210,15 @@ class TextConfig:
     def head_spec(
         self, task: TaskKind | None = None, value: Any = None, where: str = "head"
     ) -> ComponentSpec:
-        """The head of the main task (or of ``task`` given its table), defaulting by task."""
+        """The head of the main task (or of ``task`` given its table)."""
         kind = task or self.task
         table = value if task is not None else self.head
-        return ComponentSpec.parse(table if table is not None else DEFAULT_HEADS[kind], where=where)
+        if table is None:
+            raise ConfigError(
+                f"{where}: name the head of the {kind} task ([head] name = ...; `voxtext "
+                "plugins` lists heads under decoders): no registered task names a default"
+            )
+        return ComponentSpec.parse(table, where=where)
 
     def augmentation_specs(self) -> list[ComponentSpec]:
         return [
@@ -217,16 +227,20 @@ class TextConfig:
         ]
 
 
-def load_text_config(source: Path | Mapping[str, Any], overrides: Sequence[str] = ()) -> TextConfig:
+def load_text_config(
+    source: Path | Mapping[str, Any], overrides: Sequence[str] = (), *, where: str | None = None
+) -> TextConfig:
     """Build the config from a TOML file or mapping plus ``key=value`` overrides; relative
-    paths in a file are read relative to the working directory, like every voxtext config."""
+    paths in a file are read relative to the working directory, like every voxtext config.
+    ``where`` names a mapping's source in messages (a file names itself)."""
     values = read_config_file(source) if isinstance(source, Path) else dict(source)
     values = merge(values, parse_overrides(overrides))
-    where = str(source) if isinstance(source, Path) else "config"
+    if where is None:
+        where = str(source) if isinstance(source, Path) else "config"
     task = values.get("task", "text-classification")
     if task not in TASK_KINDS:
         raise ConfigError(f"{where}: task {task!r} is not a text task; one of {TASK_KINDS}")
-    config = build_config(TextConfig, values, where=where)
+    config = build_config(TextConfig, _with_task_defaults(values, task), where=where)
     if config.encoder is None and config.init_from is None:
         raise ConfigError(
             f'{where}: name an encoder ([encoder] name = "hf-text", path = ...) or give '
@@ -238,3 +252,28 @@ def load_text_config(source: Path | Mapping[str, Any], overrides: Sequence[str] 
         config.head_spec(extra.task, extra.head, where=f"extra_tasks[{i}].head")
     config.augmentation_specs()
     return config
+
+
+def _with_task_defaults(values: Mapping[str, Any], task: str) -> dict[str, Any]:
+    """``values`` with what the registered task of each text kind names as its defaults where
+    the config gives none: the head of the main task and of each extra task
+    (``default_head``) and the fairness evaluator (``default_evaluator``)."""
+    tasks = registry("tasks")
+
+    def default(kind: Any, attribute: str) -> Any:
+        return getattr(tasks.create(kind), attribute, None) if kind in tasks else None
+
+    out = dict(values)
+    if out.get("head") is None and default(task, "default_head"):
+        out["head"] = {"name": default(task, "default_head")}
+    if out.get("evaluator") is None and default(task, "default_evaluator"):
+        out["evaluator"] = default(task, "default_evaluator")
+    extras = []
+    for extra in out.get("extra_tasks") or ():
+        if isinstance(extra, Mapping) and extra.get("head") is None:
+            head = default(extra.get("task"), "default_head")
+            extra = {**extra, "head": {"name": head}} if head else extra
+        extras.append(extra)
+    if extras:
+        out["extra_tasks"] = extras
+    return out

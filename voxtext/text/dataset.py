@@ -307,9 +307,3 @@ class MultiTaskBatches:
         self.epoch, self.consumed = int(state["epoch"]), int(state["consumed"])
         for name, source in self.sources.items():
             source.load_state_dict(state["tasks"][name])
-
-
-def length_sorted_batches(items: Sequence[EncodedText], batch_size: int) -> list[list[int]]:
-    """Evaluation batches: indices sorted by length (little padding), in chunks."""
-    order = sorted(range(len(items)), key=lambda i: len(items[i].input_ids))
-    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]

@@ -13,9 +13,10 @@ from typing import Any
 import torch
 from torch import nn
 
+from voxtext.data.batching import length_sorted_batches
 from voxtext.protocols import TextTokenizer
 from voxtext.text.config import MLMConfig, TaskKind
-from voxtext.text.dataset import IGNORE, EncodedText, LabelSet, collate, length_sorted_batches
+from voxtext.text.dataset import IGNORE, EncodedText, LabelSet, collate
 from voxtext.text.metrics import (
     ClassificationMetrics,
     EntityMetrics,
@@ -41,7 +42,7 @@ def predict_probabilities(
     or for a token head ``(tokens, labels)`` softmax rows, float32 on the CPU."""
     device = next(model.parameters()).device
     out: list[torch.Tensor | None] = [None] * len(items)
-    for indices in length_sorted_batches(items, batch_size):
+    for indices in length_sorted_batches([len(i.input_ids) for i in items], max_items=batch_size):
         batch = collate([items[i] for i in indices], pad_id, task)
         logits = model(batch["input_ids"].to(device), batch["lengths"].to(device), task).float()
         probs = torch.sigmoid(logits) if multi_label else torch.softmax(logits, dim=-1)
@@ -146,7 +147,7 @@ def masked_lm_scores(
     generator = torch.Generator().manual_seed(seed)
     correct = total = 0
     loss = 0.0
-    for indices in length_sorted_batches(items, batch_size):
+    for indices in length_sorted_batches([len(i.input_ids) for i in items], max_items=batch_size):
         batch = mask_tokens(
             collate([items[i] for i in indices], tokenizer.pad_id), tokenizer, config, generator
         )

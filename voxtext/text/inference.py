@@ -149,12 +149,14 @@ def evaluate_file(
     group_by: Sequence[str] = (),
     group_columns: Sequence[str] = (),
     n_boot: int = 1000,
+    evaluator: str | None = None,
 ) -> dict[str, Any]:
     """Predict every example of a labelled file and write under ``out_dir``:
     ``predictions.jsonl`` (id, label, pred, score, groups), ``metrics.json`` and
     ``report.md`` (per-class report, confusion matrix), and for classification with
     ``group_by`` the per-group fairness report (``fairness.json``/``fairness.md``) from the
-    ``classification-fairness`` evaluator. Returns the metrics."""
+    fairness evaluator named ``evaluator`` (registry name; required with ``group_by``).
+    Returns the metrics."""
     kind = predictor.kinds.get(task)
     if kind not in ("text-classification", "token-classification"):
         raise VoxtextError(f"task '{task}' ({kind}) is not a classification or tagging task")
@@ -172,6 +174,11 @@ def evaluate_file(
     examples = read_task_examples(path, kind, data)  # type: ignore[arg-type]
     check_known_labels(examples, labels, path)
     _check_groups(examples, group_by, path)
+    if group_by and not evaluator:
+        raise VoxtextError(
+            f"group_by {list(group_by)}: name the fairness evaluator of the per-group report "
+            "(a registry name; `voxtext plugins` lists them under fairness evaluators)"
+        )
     items = predictor.encode(examples, task)
     probs = predictor.probabilities(items, task)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -197,7 +204,8 @@ def evaluate_file(
     result = {"task": task, "kind": kind, "file": str(path), "scores": scores.to_dict()}
     report = scores.to_markdown()
     if group_by:
-        fairness = _fairness(records, group_by, labels, n_boot)
+        assert evaluator is not None  # checked above, before predicting
+        fairness = _fairness(records, group_by, labels, n_boot, evaluator)
         (out_dir / "fairness.json").write_text(
             json.dumps(fairness.to_dict(), indent=2, default=str), encoding="utf-8"
         )
@@ -244,22 +252,33 @@ def _vocabulary(member: LoadedTextModel) -> Any:
 
 
 def _fairness(
-    records: list[dict[str, Any]], group_by: Sequence[str], labels: LabelSet, n_boot: int
+    records: list[dict[str, Any]],
+    group_by: Sequence[str],
+    labels: LabelSet,
+    n_boot: int,
+    name: str,
 ) -> Any:
+    """The per-group report of the evaluator ``name``, given the settings its config has."""
+    import dataclasses
+
     from voxtext.plugins import registry
 
-    if "classification-fairness" not in registry("fairness_evaluators"):
+    evaluators = registry("fairness_evaluators")
+    if name not in evaluators:
         raise VoxtextError(
-            "per-group evaluation needs the 'classification-fairness' evaluator: "
-            "pip install voxtext-fairness (or drop group_by)"
+            f"per-group evaluation needs the fairness evaluator '{name}', which no installed "
+            f"plugin registers (known: {', '.join(evaluators.names()) or 'none installed'}); "
+            "install the plugin that provides it, name another evaluator, or drop group_by"
         )
     binary = len(labels.values) == 2
-    evaluator = registry("fairness_evaluators").create(
-        "classification-fairness",
-        n_boot=n_boot,
-        pos_label=labels.values[1] if binary else None,
-        score_meaning="positive" if binary else "confidence",
-    )
+    settings = {
+        "n_boot": n_boot,
+        "pos_label": labels.values[1] if binary else None,
+        "score_meaning": "positive" if binary else "confidence",
+    }
+    entry = evaluators.get(name)
+    fields = {f.name for f in dataclasses.fields(entry.config)} if entry.config else set()
+    evaluator = entry.create({k: v for k, v in settings.items() if k in fields})
     return evaluator.evaluate(records, list(group_by))
 
 

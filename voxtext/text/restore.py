@@ -16,26 +16,26 @@ import torch
 
 from voxtext.components import ComponentSpec, Provenance, build_component, check_provenance
 from voxtext.errors import VoxtextError
+from voxtext.text.config import MAIN_TASK
 from voxtext.text.dataset import LabelSet
 from voxtext.text.model import TextModel, restore_lora
-from voxtext.train import load_checkpoint, resolve_checkpoint
+from voxtext.train.checkpoint import load_format_checkpoint
 
-FORMAT = "voxtext.text/1"
+FORMAT_FAMILY = "voxtext.text/"
+FORMAT = f"{FORMAT_FAMILY}1"
 ENCODER_FILES = "encoder"
 
 
 def _text_checkpoint(
     path: str | Path, which: str = "best"
 ) -> tuple[Path, dict[str, torch.Tensor], dict[str, Any]]:
-    folder = resolve_checkpoint(path, which)  # type: ignore[arg-type]
-    state, saved = load_checkpoint(folder)
-    metadata = saved.get("metadata", {})
-    if metadata.get("format") != FORMAT:
-        raise VoxtextError(
-            f"{folder} is not a text-model checkpoint (format {metadata.get('format')!r}, "
-            f"expected {FORMAT!r})"
-        )
-    return folder, state, metadata
+    return load_format_checkpoint(path, FORMAT, "a text-model checkpoint", which=which)  # type: ignore[arg-type]
+
+
+def legacy_task(metadata: Mapping[str, Any]) -> str:
+    """The task of a text checkpoint written before checkpoints named their ``task``: the
+    kind of its main head (``text-classification``, ``token-classification``, ``masked-lm``)."""
+    return str(metadata["heads"][MAIN_TASK]["kind"])
 
 
 def _run_folder(checkpoint: Path) -> Path:
@@ -100,6 +100,7 @@ def load_text_model(
     source = f"checkpoint {folder}"
     encoder = build_encoder(metadata["encoder"], _run_folder(folder), source=source)
     heads, kinds, labels = {}, {}, {}
+    tied: set[str] = set()  # saved once, as the encoder's embedding table
     for name, entry in metadata["heads"].items():
         record = Provenance.from_dict(entry["record"])
         check_provenance([record], source=source)
@@ -110,11 +111,12 @@ def load_text_model(
         labels[name] = LabelSet.from_dict(entry["labels"]) if entry.get("labels") else None
         if entry["kind"] == "masked-lm" and hasattr(heads[name], "tie_to"):
             heads[name].tie_to(encoder.input_embeddings())
+            tied.update(f"heads.{name}.{p}" for p in heads[name].tied_parameters())
     if metadata.get("lora"):
         restore_lora(encoder, metadata["lora"])
     model = TextModel(encoder, heads)
     missing, unexpected = model.load_state_dict(state, strict=False)
-    missing = [k for k in missing if not _tied(k, kinds)]
+    missing = [k for k in missing if k not in tied]
     if missing or unexpected:
         raise VoxtextError(
             f"{source}: weights do not fit the model (missing {missing[:5]}, "
@@ -122,8 +124,3 @@ def load_text_model(
         )
     model.to(device).eval()
     return LoadedTextModel(model, encoder.tokenizer, kinds, labels, folder, metadata)
-
-
-def _tied(key: str, kinds: Mapping[str, str]) -> bool:
-    """A masked-LM head's decoder weight is the embedding table (saved once)."""
-    return any(key == f"heads.{n}.decoder.weight" for n, k in kinds.items() if k == "masked-lm")

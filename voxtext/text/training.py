@@ -1,14 +1,14 @@
 """``train(config)``: read and encode each task's data, build (or take over) the encoder, add
 the heads, LoRA and freezing, and run the core trainer with dev evaluation per task.
 
-Checkpoint metadata (format ``voxtext.text/1``) holds what inference rebuilds the model from:
-the encoder's registry record and rebuild options (its files copied to ``<out_dir>/encoder``
-when it has any), each head's record, kind and label set, and the LoRA settings.
+Checkpoint metadata (format ``voxtext.text/1``, ``task`` the config's task) holds what
+inference rebuilds the model from: the encoder's registry record and rebuild options (its
+files copied to ``<out_dir>/encoder`` when it has any), each head's record, kind and label
+set, and the LoRA settings.
 """
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,10 +18,10 @@ from typing import Any
 import torch
 
 from voxtext.components import ComponentSpec, Provenance, build_component
-from voxtext.config import to_dict
+from voxtext.config import plain, to_dict
 from voxtext.errors import ConfigError
 from voxtext.protocols import encoder_takes_tokens
-from voxtext.text.config import DEFAULT_HEADS, MAIN_TASK, TaskKind, TextConfig, TextDataConfig
+from voxtext.text.config import MAIN_TASK, TaskKind, TextConfig, TextDataConfig
 from voxtext.text.dataset import (
     EncodedText,
     LabelSet,
@@ -102,7 +102,8 @@ def train(config: TextConfig, *, resume: bool = False) -> TrainResult:
     )
     metadata = {
         "format": FORMAT,
-        "config": _plain(to_dict(config)),
+        "task": config.task,
+        "config": plain(to_dict(config)),
         "encoder": encoder_meta,
         "heads": head_meta,
         "lora": lora,
@@ -146,6 +147,7 @@ def _evaluate_tests(config: TextConfig) -> None:
             task=name,
             group_by=group_by,
             group_columns=data.group_columns,
+            evaluator=config.evaluator,
         )
         scores = result["scores"]
         headline = ", ".join(
@@ -207,8 +209,8 @@ def _encoder_meta(encoder: Any, record: Provenance) -> dict[str, Any]:
     plain_record = record.to_dict()
     plain_record["config"] = {k: v for k, v in plain_record["config"].items() if k != "texts"}
     return {
-        "record": _plain(plain_record),
-        "options": _plain(encoder.to_dict()),
+        "record": plain(plain_record),
+        "options": plain(encoder.to_dict()),
         "files": ENCODER_FILES if hasattr(encoder, "save_files") else None,
     }
 
@@ -228,12 +230,12 @@ def _head(task: _Task, encoder: Any) -> tuple[Any, dict[str, Any]]:
     if level != wanted:
         raise ConfigError(
             f"{where}: '{spec.name}' works on the {level} level, but task {task.kind} needs a "
-            f"{wanted}-level head (e.g. {DEFAULT_HEADS[task.kind]})"
+            f"{wanted}-level head (`voxtext plugins` lists the heads under decoders)"
         )
     if task.kind == "masked-lm" and hasattr(head, "tie_to"):
         head.tie_to(encoder.input_embeddings())
     return head, {
-        "record": _plain(record.to_dict()),
+        "record": plain(record.to_dict()),
         "kind": task.kind,
         "labels": task.labels.to_dict() if task.labels is not None else None,
     }
@@ -332,8 +334,3 @@ def _say(message: str) -> None:
     rank, _ = current_rank_and_world()
     if rank == 0:
         print(f"voxtext train: {message}", file=sys.stderr)
-
-
-def _plain(value: Any) -> Any:
-    """JSON-able copy (tuples as lists, paths as strings)."""
-    return json.loads(json.dumps(value, default=str))

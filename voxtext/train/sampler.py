@@ -29,6 +29,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from voxtext.data.batching import pack_ascending
 from voxtext.errors import ConfigError, DataError
 
 logger = logging.getLogger("voxtext.train")
@@ -165,19 +166,12 @@ class DurationBatchSampler:
     def _pack(self, sorted_indices: np.ndarray) -> list[list[int]]:
         """Greedy packing of ascending durations: a batch closes when one more item would push
         its padded duration (count x longest) over the limit."""
-        batches: list[list[int]] = []
-        current: list[int] = []
-        limit, size_cap = self.max_batch_seconds, self.max_batch_size or math.inf
-        for index, duration in zip(
-            sorted_indices.tolist(), self.durations[sorted_indices], strict=True
-        ):
-            if current and ((len(current) + 1) * duration > limit or len(current) >= size_cap):
-                batches.append(current)
-                current = []
-            current.append(index)
-        if current:
-            batches.append(current)
-        return batches
+        return pack_ascending(
+            sorted_indices.tolist(),
+            self.durations[sorted_indices].tolist(),
+            max_items=self.max_batch_size or None,
+            max_padded=self.max_batch_seconds,
+        )
 
     # -- iteration and state -----------------------------------------------------------------
     def set_epoch(self, epoch: int) -> None:

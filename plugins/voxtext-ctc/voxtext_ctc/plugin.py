@@ -62,3 +62,19 @@ def register_decoders(register: Any) -> None:
         config=BeamConfig,
         description="batched CTC prefix beam search, optional ARPA n-gram LM and hotwords",
     )
+
+
+def _ctc_task() -> Any:
+    from voxtext_ctc.task import CTCTask
+
+    return CTCTask()
+
+
+@hookimpl
+def register_tasks(register: Any) -> None:
+    register(
+        "asr",
+        _ctc_task,
+        description="CTC speech recognition: registry front end and encoder, linear CTC head, "
+        "group strategies (voxtext.asr)",
+    )

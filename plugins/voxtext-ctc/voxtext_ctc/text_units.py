@@ -8,47 +8,20 @@ unit, so ``"hello 世界"`` and ``"hello世界"`` stay distinguishable and both 
 
 from __future__ import annotations
 
-import bisect
 import unicodedata
 from collections.abc import Iterable, Sequence
 from typing import Literal
+
+from voxtext.data.scripts import is_cjk_unit
 
 AlphabeticUnit = Literal["char", "word"]
 
 # The boundary symbol SentencePiece uses too, so one joining rule serves both tokenizers.
 WORD_BOUNDARY = "▁"
 
-# Code point ranges whose characters are each a unit of their own: CJK ideographs (with the
-# extensions and compatibility blocks), CJK punctuation, kana, bopomofo, hangul jamo and
-# syllables, and full-width forms.
-_CJK_RANGES = (
-    (0x1100, 0x11FF),  # Hangul Jamo
-    (0x2E80, 0x2FDF),  # CJK radicals, Kangxi radicals
-    (0x3000, 0x303F),  # CJK symbols and punctuation
-    (0x3040, 0x30FF),  # Hiragana, Katakana
-    (0x3100, 0x312F),  # Bopomofo
-    (0x3130, 0x318F),  # Hangul compatibility jamo
-    (0x31A0, 0x31FF),  # Bopomofo extended, CJK strokes, Katakana phonetic extensions
-    (0x3400, 0x4DBF),  # CJK extension A
-    (0x4E00, 0x9FFF),  # CJK unified ideographs
-    (0xA960, 0xA97F),  # Hangul Jamo extended A
-    (0xAC00, 0xD7FF),  # Hangul syllables, Jamo extended B
-    (0xF900, 0xFAFF),  # CJK compatibility ideographs
-    (0xFE30, 0xFE4F),  # CJK compatibility forms
-    (0xFF00, 0xFFEF),  # half-width and full-width forms
-    (0x20000, 0x3134F),  # CJK extensions B-G and the supplementary compatibility block
-)
-_RANGE_STARTS = [start for start, _ in _CJK_RANGES]
 
 # Inside a word (word mode) these join letters: "don't", "rock-n-roll".
 _WORD_JOINERS = frozenset("'’-")
-
-
-def is_cjk_unit(char: str) -> bool:
-    """True for a character written without spaces around it (Han, kana, hangul …)."""
-    code = ord(char)
-    index = bisect.bisect_right(_RANGE_STARTS, code) - 1
-    return index >= 0 and code <= _CJK_RANGES[index][1]
 
 
 def split_units(

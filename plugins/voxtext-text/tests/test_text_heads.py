@@ -143,7 +143,9 @@ def test_masked_lm_is_berts_transform_then_decoder():
 def test_tie_to_shares_storage_and_gradients_reach_the_embedding():
     head = masked_lm()
     embedding = nn.Embedding(VOCAB, DIM)
+    assert head.tied_parameters() == ()
     head.tie_to(embedding)
+    assert head.tied_parameters() == ("decoder.weight",)
     assert head.decoder.weight is embedding.weight
     assert head.decoder.weight.data_ptr() == embedding.weight.data_ptr()
     with torch.no_grad():

@@ -34,33 +34,17 @@ from __future__ import annotations
 
 import random
 import re
-from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from voxtext.data.scripts import is_unspaced
 from voxtext.errors import ConfigError, DataError
 
 UNITS = ("auto", "word", "char")
 OPERATIONS = ("synonym_replace", "random_insert", "random_swap", "random_delete")
 
-# Code point ranges written without spaces between words: Han (with extensions and
-# compatibility blocks), CJK punctuation, kana and bopomofo.
-_CJK_RANGES = (
-    (0x2E80, 0x2FDF),  # CJK radicals, Kangxi radicals
-    (0x3000, 0x303F),  # CJK symbols and punctuation
-    (0x3040, 0x30FF),  # hiragana, katakana
-    (0x3100, 0x312F),  # bopomofo
-    (0x31A0, 0x31FF),  # bopomofo extended, CJK strokes, katakana extensions
-    (0x3400, 0x4DBF),  # CJK extension A
-    (0x4E00, 0x9FFF),  # CJK unified ideographs
-    (0xF900, 0xFAFF),  # CJK compatibility ideographs
-    (0xFE30, 0xFE4F),  # CJK compatibility forms
-    (0xFF00, 0xFF65),  # full-width forms (，。！ and full-width letters)
-    (0x20000, 0x3134F),  # CJK extensions B-G and the supplementary compatibility block
-)
-_RANGE_STARTS = [start for start, _ in _CJK_RANGES]
 _SEPARATORS = re.compile(r"[\s,，、]+")
 _WORD_AND_SPACE = re.compile(r"(\s+)")
 _AFFIXES = re.compile(r"^(\W*)(.*?)(\W*)$", re.DOTALL)
@@ -71,14 +55,8 @@ Piece = tuple[str, bool]
 Match = tuple[str, tuple[str, ...], str] | None
 
 
-def is_cjk(char: str) -> bool:
-    code = ord(char)
-    index = bisect_right(_RANGE_STARTS, code) - 1
-    return index >= 0 and code <= _CJK_RANGES[index][1]
-
-
 def contains_cjk(text: str) -> bool:
-    return any(is_cjk(c) for c in text)
+    return any(is_unspaced(c) for c in text)
 
 
 @dataclass(frozen=True)

@@ -118,6 +118,8 @@ class MaskedLMHead(nn.Module):
 
     ``tie_to(embedding)`` makes the decoder weight *the same parameter* as the encoder's input
     embedding table (``(vocabulary, D)``), as BERT does; the bias stays the head's own.
+    ``tied_parameters()`` names it then (``("decoder.weight",)``; ``()`` before tying): a
+    checkpoint holds that table once, under the encoder.
     """
 
     level = "token"
@@ -133,6 +135,7 @@ class MaskedLMHead(nn.Module):
         self.activation = nn.GELU()
         self.layer_norm = nn.LayerNorm(config.input_dim, eps=config.layer_norm_eps)
         self.decoder = nn.Linear(config.input_dim, config.num_labels, bias=True)
+        self._tied = False
 
     def tie_to(self, embedding: nn.Embedding) -> None:
         """Share the decoder weight with ``embedding.weight`` (gradients then reach both uses)."""
@@ -150,6 +153,11 @@ class MaskedLMHead(nn.Module):
                 f"{embedding.embedding_dim} (its hidden size)"
             )
         self.decoder.weight = embedding.weight
+        self._tied = True
+
+    def tied_parameters(self) -> tuple[str, ...]:
+        """Names (relative to the head) of the parameters that are the tied embedding table."""
+        return ("decoder.weight",) if self._tied else ()
 
     def forward(
         self,

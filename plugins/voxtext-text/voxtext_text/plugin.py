@@ -6,6 +6,7 @@ called, so listing plugins stays cheap.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from voxtext import hookimpl
@@ -81,6 +82,19 @@ def register_decoders(register: Register) -> None:
         config=MaskedLMHeadConfig,
         description="masked-language-model head for pretraining, tied to the input embeddings",
     )
+
+
+@hookimpl
+def register_tasks(register: Register) -> None:
+    from voxtext_text.task import TextTask
+
+    descriptions = {
+        "text-classification": "fine-tune a text encoder to classify texts (single/multi-label)",
+        "token-classification": "fine-tune a text encoder to tag words (BIO, NER)",
+        "masked-lm": "pretrain a text encoder as a masked language model",
+    }
+    for kind, description in descriptions.items():
+        register(kind, partial(TextTask, kind), description=description)
 
 
 @hookimpl
