@@ -31,16 +31,11 @@ from pathlib import Path
 from typing import Any
 
 import voxtext
-from voxtext.asr import (
-    evaluate_manifest,
-    identification_accuracy,
-    load_asr_config,
-    load_recognizer,
-    train,
-)
+from voxtext.asr import evaluate_manifest, identification_accuracy
 from voxtext.config import build_config, merge, parse_overrides, read_config_file
 from voxtext.data import read_manifest, summarise
 from voxtext.data.predictions import read_predictions_metadata
+from voxtext.tasks import config_task, get_task
 
 HERE = Path(__file__).resolve().parent
 SYSTEMS = ("plain", "dialect_aware")  # the trained ones
@@ -114,6 +109,12 @@ def audit_zero_shot(cfg: Config, test: Path) -> list[dict[str, Any]]:
     return rows
 
 
+def system_task(cfg: Config, system: str) -> Any:
+    """The registered task (``[asr] task``, default ``asr``: CTC) that trains ``system``."""
+    values = merge(cfg.asr, getattr(cfg, system))
+    return get_task(config_task(values), where=f"[asr] + [{system}]")
+
+
 def train_system(cfg: Config, system: str, manifests: Mapping[str, Path]) -> Path:
     """Train one system (or reuse its finished run) and return its run folder."""
     run_dir = cfg.out_dir / system
@@ -129,12 +130,13 @@ def train_system(cfg: Config, system: str, manifests: Mapping[str, Path]) -> Pat
             },
         },
     )
-    asr_config = load_asr_config(values)
-    started = stage(f"training {LABELS[system]} ({asr_config.trainer.max_steps} steps)")
-    result = train(asr_config, resume=True)
+    task = system_task(cfg, system)
+    config = task.load_config(values, where=f"[asr] + [{system}]")
+    started = stage(f"training {LABELS[system]} ({config.trainer.max_steps} steps)")
+    result = task.train(config, resume=True)
     print(
         f"[{system}] {result.steps} steps in {time.perf_counter() - started:.0f} s; best "
-        f"{asr_config.trainer.metric} = {result.best_metric}"
+        f"{config.trainer.metric} = {result.best_metric}"
     )
     return run_dir
 
@@ -146,12 +148,11 @@ def decode_test(
     with the dialect the model identifies itself (``identify_groups``)."""
     name = f"{system}_predicted" if identify_groups else system
     out = cfg.out_dir / "predictions" / f"{name}.jsonl"
-    recognizer = load_recognizer(run_dir)
-    key = {"checkpoint": str(recognizer.checkpoint), "identify_groups": identify_groups}
+    engine = system_task(cfg, system).recognizer(run_dir, identify_groups=identify_groups)
+    key = {"checkpoint": engine.describe()["model"], "identify_groups": identify_groups}
     if _finished(out, key):
         return _read(out)
     started = stage(f"decoding the test split: {LABELS[name]}")
-    engine = recognizer.as_recognizer(identify_groups=identify_groups)
     rows = evaluate_manifest(engine, test, out, use_groups=not identify_groups)
     _mark_finished(out, key)
     print(f"[{name}] {len(rows)} utterances in {time.perf_counter() - started:.0f} s")
@@ -204,19 +205,26 @@ def comparison_lines(comparison: Mapping[str, Any]) -> list[str]:
     a, b = LABELS[c["system_a"]], LABELS[c["system_b"]]
     lines = [f"{a} vs {b} (paired over the same utterances; CI and p by {c['metric']}):"]
     for g in sorted(c["groups"], key=lambda g: g["group"]):
-        p = g.get("p_value")
+        p = _p(g.get("p_holm"), g.get("p_value"), c.get("p_floor"))
         lines.append(
             f"  {g['group']:<18}{g['rate_b']:.3f} -> {g['rate_a']:.3f}  reduction "
-            f"{g['difference']:+.3f} [{_ci(g['ci'])}]  p {'-' if p is None else f'{p:.3f}'}"
+            f"{g['difference']:+.3f} [{_ci(g['ci'])}]  p (Holm) {p}"
         )
     if c.get("gap_difference") is not None:  # gap_b - gap_a, like each group's difference
-        p = c.get("gap_p_value")
+        p = _p(c.get("gap_p_holm"), c.get("gap_p_value"), c.get("p_floor"))
         lines.append(
             f"  worst-best gap {c['gap_b']:.3f} -> {c['gap_a']:.3f}: reduction "
-            f"{c['gap_difference']:+.3f} [{_ci(c['gap_difference_ci'])}]"
-            f"  p {'-' if p is None else f'{p:.3f}'}"
+            f"{c['gap_difference']:+.3f} [{_ci(c['gap_difference_ci'])}]  p (Holm) {p}"
         )
     return lines
+
+
+def _p(adjusted: float | None, raw: float | None, floor: float | None) -> str:
+    """'-' where the report gives no p-value (too few speakers); '<= x' at the test's floor."""
+    if adjusted is None:
+        return "-"
+    at_floor = raw is not None and floor is not None and raw <= floor * (1 + 1e-9)
+    return f"{'<= ' if at_floor else ''}{adjusted:.3f}"
 
 
 def _rate(group: Mapping[str, Any]) -> str:
@@ -248,7 +256,9 @@ def main(cfg: Config) -> dict[str, Any]:
             cfg, "dialect_aware", runs["dialect_aware"], manifests["test"], identify_groups=True
         )
     stage("fairness report")
-    evaluator = voxtext.registry("fairness_evaluators").create("asr-group-errors", cfg.report)
+    report_options = dict(cfg.report)  # [report]: `evaluator` names it, the rest configures it
+    evaluator_name = report_options.pop("evaluator", "asr-group-errors")
+    evaluator = voxtext.registry("fairness_evaluators").create(evaluator_name, report_options)
     reports = {
         s: evaluator.evaluate(rows, [cfg.group], system=s) for s, rows in predictions.items()
     }
@@ -273,6 +283,9 @@ def main(cfg: Config) -> dict[str, Any]:
         if name in comparisons:
             report.write_html(out / f"{name}.html")
     (out / "training_data.md").write_text(f"# Training data per {cfg.group}\n\n{composition}\n")
+    for system in SYSTEMS:  # a model card next to each trained system's best checkpoint
+        if hasattr(reports[system], "write_model_card"):
+            print(f"model card: {reports[system].write_model_card(runs[system], name=system)}")
     as_dicts = {name: report.to_dict() for name, report in reports.items()}
     print(f"\nTest-set error rates per {cfg.group}{' (synthetic data)' if synthetic else ''}:")
     print(per_dialect_table(as_dicts))

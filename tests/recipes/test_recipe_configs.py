@@ -1,5 +1,5 @@
-"""Every shipped recipe config builds: its corpus config and both systems' ASR configs (so a
-typo in full.toml is caught here, not after an hour on a GPU)."""
+"""Every shipped recipe config builds: its corpus config and both systems' configs through
+their registered task (so a typo in full.toml is caught here, not after an hour on a GPU)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 import voxtext
-from voxtext.asr import load_asr_config
 from voxtext.config import merge
 
 from .test_dialect_asr_recipe import ROOT, load_recipe
@@ -25,7 +24,7 @@ def test_recipe_config_builds(path: Path):
     for system in recipe.SYSTEMS:
         data = {"train": "train.jsonl", "dev": "dev.jsonl", "group_by": [cfg.group]}
         values = merge(merge(cfg.asr, getattr(cfg, system)), {"out_dir": "x", "data": data})
-        config = load_asr_config(values)
+        config = recipe.system_task(cfg, system).load_config(values, where=path.name)
         assert config.trainer.max_steps
     aware = merge(cfg.asr, cfg.dialect_aware)
     assert aware.get("group_attribute") == cfg.group and aware.get("strategies")

@@ -3,8 +3,9 @@ normaliser, assemble the model and run the core trainer with dev evaluation per 
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,11 +23,13 @@ from voxtext.asr.groups import (
     combined_group_loss,
     combined_sampling_weights,
 )
+from voxtext.asr.inference import FORMAT
 from voxtext.asr.losses import ctc_loss, group_aware_loss
 from voxtext.asr.scoring import grouped_error_rates
 from voxtext.components import build_component
-from voxtext.config import to_dict
+from voxtext.config import plain, to_dict
 from voxtext.data.manifest import Utterance, read_manifest
+from voxtext.data.summary import summarise
 from voxtext.train import (
     DurationBatchSampler,
     LossFn,
@@ -37,7 +40,6 @@ from voxtext.train import (
 from voxtext.train.distributed import current_rank_and_world
 from voxtext.train.trainer import TrainResult
 
-CHECKPOINT_FORMAT = "voxtext.asr/1"
 #: Tokenizer config fields that say where its vocabulary comes from (protocols.Tokenizer);
 #: when none is given, the tokenizer learns from the training transcripts.
 TOKENIZER_SOURCES = {"texts", "manifest", "vocabulary", "model"}
@@ -46,7 +48,7 @@ TOKENIZER_SOURCES = {"texts", "manifest", "vocabulary", "model"}
 def train(config: ASRConfig, *, resume: bool = False) -> TrainResult:
     """Train the recogniser ``config`` describes; checkpoints go to ``config.out_dir``."""
     torch.manual_seed(config.trainer.seed)
-    utterances = _training_utterances(config)
+    utterances = training_utterances(config)
     tokenizer_spec = config.spec("tokenizer")
     if not TOKENIZER_SOURCES & set(tokenizer_spec.options):  # learn from the transcripts
         tokenizer_spec = with_defaults(tokenizer_spec, texts=tuple(u.text for u in utterances))
@@ -73,16 +75,17 @@ def train(config: ASRConfig, *, resume: bool = False) -> TrainResult:
         _fit_normalizer(model, dataset, config)
     decoder, decoder_record = decoder_for(config.spec("decoder"), tokenizer, where="decoder")
     metadata = {
-        "format": CHECKPOINT_FORMAT,
-        "config": _plain(to_dict(config)),
+        "format": FORMAT,
+        "config": plain(to_dict(config)),
         "sample_rate": config.data.sample_rate,
-        "tokenizer": {**tokenizer_record.to_dict(), "config": _plain(tokenizer.to_dict())},
+        "tokenizer": {**tokenizer_record.to_dict(), "config": plain(tokenizer.to_dict())},
         "components": {role: r.to_dict() for role, r in assembled.records.items()},
         "decoder": decoder_record.to_dict(),
         "normalizer_state": _tensors_to_lists(model.normalizer.state_dict())
         if model.normalizer is not None
         else None,
         "vocab_size": int(tokenizer.vocab_size),
+        "training_data": training_composition(utterances, config.evaluation_groups()),
     }
     plan = _group_plan(vocabulary, strategies, assembled, dataset)
     if plan.metadata is not None:
@@ -106,6 +109,9 @@ def train(config: ASRConfig, *, resume: bool = False) -> TrainResult:
         evaluate=evaluate,
         metadata=metadata,
         extra_state=plan.extra_state,
+        # precision "auto" may pick bf16 on CPUs with native bf16: it reached fp32's dev CER
+        # on the ASR smoke task (tests/asr/test_asr_precision.py)
+        cpu_bf16=True,
     )
     return trainer.fit(resume=resume)
 
@@ -141,7 +147,16 @@ def _group_plan(
     )
 
 
-def _training_utterances(config: ASRConfig) -> list[Utterance]:
+def training_composition(
+    utterances: Sequence[Utterance], attributes: Sequence[str]
+) -> list[dict[str, Any]]:
+    """Utterances, hours and speakers per value of each group attribute the training data
+    has: what a checkpoint's model card shows as its training data."""
+    present = [a for a in attributes if any(a in u.groups for u in utterances)]
+    return [dataclasses.asdict(row) for row in summarise(utterances, present).rows]
+
+
+def training_utterances(config: ASRConfig) -> list[Utterance]:
     """The train manifest minus utterances outside the duration limits, written to
     ``dropped.jsonl`` (and counted on stderr) so nothing disappears silently."""
     utterances = read_manifest(config.data.train)
@@ -189,7 +204,7 @@ def _dev_evaluator(config: ASRConfig, decoder: Any, vocabulary: GroupVocabulary 
     references = [u.text for u in dev]
     groups = [u.groups for u in dev]
     group_ids = vocabulary.ids_of(groups) if vocabulary is not None else None
-    normalise = _text_normalizer(config)
+    normalise = text_normalizer(config)
     paths, durations = [u.audio for u in dev], [u.duration for u in dev]
     rate, max_seconds = config.data.sample_rate, config.data.max_batch_seconds
 
@@ -220,7 +235,7 @@ def _dev_evaluator(config: ASRConfig, decoder: Any, vocabulary: GroupVocabulary 
     return evaluate
 
 
-def _text_normalizer(config: ASRConfig) -> Any:
+def text_normalizer(config: ASRConfig) -> Any:
     if config.text_normalizer is None:
         return lambda text: text
     return voxtext.registry("text_normalizers").create(config.text_normalizer)
@@ -228,8 +243,3 @@ def _text_normalizer(config: ASRConfig) -> Any:
 
 def _tensors_to_lists(state: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v.tolist() if isinstance(v, torch.Tensor) else v for k, v in state.items()}
-
-
-def _plain(value: Any) -> Any:
-    """JSON-able copy (tuples as lists, paths as strings)."""
-    return json.loads(json.dumps(value, default=str))

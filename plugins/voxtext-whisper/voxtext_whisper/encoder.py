@@ -129,12 +129,13 @@ def key_padding_mask(out_lengths: torch.Tensor, frames: int) -> torch.Tensor:
 
 
 class WhisperAudioEncoder(nn.Module):
-    """The ``whisper`` encoder (see the module docstring for shapes)."""
+    """The ``whisper`` encoder (see the module docstring for shapes). ``module``: an existing
+    ``WhisperEncoder`` to run (a whole Whisper's, weights shared) instead of loading one."""
 
-    def __init__(self, config: WhisperEncoderConfig) -> None:
+    def __init__(self, config: WhisperEncoderConfig, module: nn.Module | None = None) -> None:
         super().__init__()
         self.config = config
-        self.model = load_encoder(config)
+        self.model = load_encoder(config) if module is None else module
         self.input_dim = int(self.model.config.num_mel_bins)
         self.output_dim = int(self.model.config.d_model)
         self.max_frames = int(self.model.config.max_source_positions)

@@ -60,7 +60,7 @@ def register_commands(register: Any) -> None:
 
 @hookimpl
 def register_recognizers(register: Register) -> None:
-    from voxtext_whisper.recognizer_config import RecognizerConfig
+    from voxtext_whisper.recognizer_config import RecognizerConfig, TransformersRecognizerConfig
 
     register(
         "whisper-ct2",
@@ -69,9 +69,38 @@ def register_recognizers(register: Register) -> None:
         description="Whisper through faster-whisper/CTranslate2 (packaged tiny.en, base, or "
         "a CT2 folder); greedy, no fallback by default",
     )
+    register(
+        "whisper-transformers",
+        _whisper_transformers,
+        config=TransformersRecognizerConfig,
+        description="a transformers Whisper folder (or packaged name) decoded greedily by "
+        "voxtext's own Whisper, 30 s windows by default",
+    )
+
+
+def _whisper_transformers(config: Any) -> Any:
+    from voxtext_whisper.seq2seq_task import pretrained_recognizer
+
+    return pretrained_recognizer(config)
 
 
 def _whisper_ct2(config: Any) -> Any:
     from voxtext_whisper.recognizer import WhisperCT2Recognizer
 
     return WhisperCT2Recognizer(config)
+
+
+def _seq2seq_task() -> Any:
+    from voxtext_whisper.seq2seq_task import WhisperSeq2SeqTask
+
+    return WhisperSeq2SeqTask()
+
+
+@hookimpl
+def register_tasks(register: Register) -> None:
+    register(
+        "whisper-seq2seq",
+        _seq2seq_task,
+        description="fine-tune a whole pretrained Whisper (encoder + text decoder, "
+        "cross-entropy) on variable-length audio, with sampling/loss group strategies",
+    )

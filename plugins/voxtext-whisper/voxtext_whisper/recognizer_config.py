@@ -90,3 +90,37 @@ class RecognizerConfig:
             problems.append("language must be a Whisper language code such as 'en', or unset")
         if problems:
             raise ConfigError("; ".join(problems))
+
+
+@dataclass(frozen=True)
+class TransformersRecognizerConfig:
+    """How ``whisper-transformers`` decodes a transformers Whisper with voxtext's own model
+    (``seq2seq_model.WhisperSeq2Seq``: the code that fine-tunes it).
+
+    - ``path``: a transformers Whisper folder (``save_pretrained`` output, hub weights a user
+      downloaded, what ``voxtext convert whisper-ct2`` writes) or a packaged name (``tiny.en``,
+      ``base``: converted once into the cache).
+    - ``language``: the language of a multilingual model (required there); ``None`` or
+      ``"en"`` for an English-only one.
+    - ``window_seconds``: pad each utterance's log-mel with zeros to this window (30: as
+      Whisper and faster-whisper decode); ``None`` encodes the utterance's own frames only.
+    - ``max_new_tokens``: the longest transcript, in tokens; ``max_batch_seconds``: padded
+      audio per batch.
+    """
+
+    path: str = "tiny.en"
+    language: str | None = None
+    window_seconds: float | None = 30.0
+    max_new_tokens: int = 128
+    max_batch_seconds: float = 60.0
+
+    def __post_init__(self) -> None:
+        if self.window_seconds is not None and not 0 < self.window_seconds <= 30:
+            raise ConfigError(
+                f"whisper-transformers.window_seconds must be in (0, 30] (the encoder's "
+                f"positions), got {self.window_seconds}"
+            )
+        if self.max_new_tokens < 1 or self.max_batch_seconds <= 0:
+            raise ConfigError(
+                "whisper-transformers: max_new_tokens must be >= 1 and max_batch_seconds > 0"
+            )

