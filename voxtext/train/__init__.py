@@ -28,7 +28,10 @@ The pieces, one file each:
 - ``config``: ``TrainerConfig`` (optimizer, length, schedule, precision, selection, saving).
 - ``step``: one optimizer step: accumulation, normalisation, clipping, the NaN/inf guard.
 - ``schedules``: constant, warmup-cosine, warmup-linear, noam as pure functions of the step.
-- ``precision``: bf16 autocast (the default on CUDA), fp16 with loss scaling, fp32.
+- ``precision``: bf16 autocast (the default on CUDA, and on CPUs with native bf16 for tasks
+  that vouch for it), fp16 with loss scaling, fp32.
+- ``threads``: the thread and loader policy (intra-op threads, workers, pinned memory,
+  OpenMP waiting), measured on the shared machines.
 - ``sampler``: ``DurationBatchSampler`` (dynamic batches by padded duration, length buckets,
   DDP shards, weighted draws) and ``filter_by_length`` (reports everything it drops).
 - ``batches``: the ``BatchSource`` protocol and ``SampledBatches`` (dataset + sampler +
@@ -42,10 +45,12 @@ The pieces, one file each:
 
 Under ``torchrun`` every rank builds the same model, sampler (it shards itself) and Trainer;
 only rank 0 evaluates, logs and writes checkpoints, and ``evaluate`` receives the unwrapped
-model in eval mode under ``torch.no_grad`` and the training autocast. Put what inference needs
-(tokenizer, feature normaliser, the plugin name and version of every component) in
-``metadata``; put objects whose state changes during training in ``extra_state`` (anything with
-``state_dict``/``load_state_dict``), which is saved with the trainer state for resuming.
+model in eval mode under ``torch.no_grad`` and the training autocast (float32 when
+``precision="auto"`` chose bf16 on a CPU, so the dev metric matches inference). Put what
+inference needs (tokenizer, feature normaliser, the plugin name and version of every
+component) in ``metadata``; put objects whose state changes during training in
+``extra_state`` (anything with ``state_dict``/``load_state_dict``), which is saved with the
+trainer state for resuming.
 """
 
 from __future__ import annotations

@@ -66,7 +66,9 @@ class SampledBatches:
     """``collate_fn([dataset[i] for i in indices])`` for each ``indices`` the sampler gives.
 
     ``num_workers > 0`` loads batches in that many worker processes (``prefetch_factor``
-    batches ahead each); ``pin_memory`` speeds up copies to a GPU. The position saved in
+    batches ahead each), overlapping the training step; ``pin_memory`` puts batches in
+    page-locked memory so the copy to a GPU can overlap compute. The trainer may change both
+    through ``set_loading`` (its ``num_workers``/``pin_memory`` policy). The position saved in
     ``state_dict`` counts batches handed to the trainer, not batches prefetched.
     """
 
@@ -87,9 +89,18 @@ class SampledBatches:
         self.num_workers, self.pin_memory = num_workers, pin_memory
         self.prefetch_factor, self.seed = prefetch_factor, seed
 
+    def set_loading(self, num_workers: int | None, pin_memory: bool) -> None:
+        """The trainer's loading policy (``voxtext.train.threads``): ``num_workers`` None
+        keeps this source's own count."""
+        if num_workers is not None:
+            if num_workers < 0:
+                raise ValueError(f"num_workers must be >= 0, got {num_workers}")
+            self.num_workers = num_workers
+        self.pin_memory = pin_memory
+
     def __iter__(self) -> Iterator[Batch]:
         remaining = self.sampler.remaining()
-        if self.num_workers == 0:
+        if self.num_workers == 0 and not self.pin_memory:
             for indices in remaining:
                 batch = self.collate_fn([self.dataset[i] for i in indices])
                 self.sampler.advance()
@@ -111,7 +122,7 @@ class SampledBatches:
             batch_size=None,
             num_workers=self.num_workers,
             pin_memory=self.pin_memory,
-            prefetch_factor=self.prefetch_factor,
+            prefetch_factor=self.prefetch_factor if self.num_workers > 0 else None,
             generator=generator,
         )
 

@@ -24,6 +24,13 @@ class TrainerConfig:
     ``early_stopping_patience`` evaluations without improvement of ``metric``.
     Evaluation and checkpoints happen together, every ``eval_every_steps`` steps (``None``: at
     the end of every epoch) and at the end of training.
+
+    Threads and loading (``voxtext.train.threads`` has the measurements): ``threads=0`` caps
+    torch's intra-op threads at this process's CPUs shared by the local ranks, ``N`` sets N,
+    ``None`` leaves them; ``num_workers`` overrides the batch source's loader processes;
+    ``pin_memory`` (None: on CUDA) page-locks batches so the copy to the GPU overlaps compute.
+    ``import voxtext`` makes idle OpenMP threads sleep (``OMP_WAIT_POLICY=PASSIVE``), which
+    kept 2-thread steps from slowing 7x beside another job.
     """
 
     # optimizer (AdamW; weight decay applies to matrices only, not to biases and norm gains)
@@ -43,11 +50,15 @@ class TrainerConfig:
     min_lr_ratio: float = 0.0
     d_model: int | None = None  # required by "noam"
     # numerics and hardware
-    precision: Precision = "auto"
+    precision: Precision = "auto"  # bf16 on CUDA; on CPUs see voxtext.train.precision
     device: Device = "auto"
     seed: int = 0
     max_consecutive_skips: int = 10  # non-finite losses/gradients in a row before giving up
     ddp_find_unused_parameters: bool = False
+    # threads and data loading (the policy and its measurements: voxtext.train.threads)
+    threads: int | None = 0  # intra-op threads; 0: the cores this process may use / local ranks
+    num_workers: int | None = None  # loader processes of SampledBatches; None: the data config's
+    pin_memory: bool | None = None  # page-locked batches for the copy to the GPU; None: on CUDA
     # evaluation, model selection and checkpoints
     eval_every_steps: int | None = None
     metric: str = "train_loss"
@@ -89,6 +100,8 @@ def _problems(c: TrainerConfig) -> list[str]:
         if value is not None and not value > 0:
             problems.append(f"{name}: must be > 0, got {value}")
     non_negative = {
+        "threads": c.threads if c.threads is not None else 0,
+        "num_workers": c.num_workers if c.num_workers is not None else 0,
         "weight_decay": c.weight_decay,
         "warmup_steps": c.warmup_steps,
         "average_last_n": c.average_last_n,

@@ -95,6 +95,7 @@ class StepRunner:
         units_local = 0.0
         stats: dict[str, float] = {}
         scale: float | None = None
+        first_units = 0.0  # units of the first micro-batch summed over ranks
         ids: list[str] = []
         for index, batch in enumerate(micro_batches):
             ids.extend(batch_ids(batch))
@@ -104,7 +105,8 @@ class StepRunner:
                 units = output.units_as_float()
                 if scale is None:  # one all_reduce per step, on the first micro-batch only
                     first = all_reduce_sum(torch.tensor([units], dtype=torch.float64), self.ctx)
-                    scale = self.ctx.world_size / float(first.item())
+                    first_units = float(first.item())
+                    scale = self.ctx.world_size / first_units
                 loss = output.loss_sum.float() * scale
                 (self.scaler.scale(loss) if self.scaler is not None else loss).backward()
             loss_total += output.loss_sum.detach().to(torch.float64)
@@ -118,7 +120,7 @@ class StepRunner:
             ),
             self.ctx,
         ).tolist()
-        outcome = self._update(totals[0], totals[1], scale, lr_multiplier)
+        outcome = self._update(totals[0], totals[1], scale, lr_multiplier, first_units)
         outcome.stats = {name: value / units_local for name, value in stats.items()}
         if outcome.skipped:
             outcome.ids = [i for rank_ids in gather_objects(ids, self.ctx) for i in rank_ids]
@@ -146,15 +148,17 @@ class StepRunner:
         return self.model.no_sync()
 
     def _update(
-        self, loss_sum: float, units: float, scale: float, multiplier: float
+        self, loss_sum: float, units: float, scale: float, multiplier: float, first_units: float
     ) -> StepOutcome:
         lr = self.optimizer.param_groups[0]["initial_lr"] * multiplier
         if self.scaler is not None:
             self.scaler.unscale_(self.optimizer)
-        factor = self.ctx.world_size / (scale * units)
+        # The factor is first_units / units: exactly 1 when the step had one micro-batch per
+        # rank (the usual case), and then the pass over every gradient is skipped (on CPU it
+        # was one small kernel per parameter, the trainer's largest cost the plain loop lacks).
         grads = [p.grad for p in self.params if p.grad is not None]
-        if grads:
-            torch._foreach_mul_(grads, factor)
+        if grads and units != first_units:
+            torch._foreach_mul_(grads, self.ctx.world_size / (scale * units))
         max_norm = self.clip_norm if self.clip_norm is not None else math.inf
         grad_norm = float(nn.utils.clip_grad_norm_(self.params, max_norm, foreach=None))
         outcome = StepOutcome(loss_sum=loss_sum, units=units, grad_norm=grad_norm, lr=lr)

@@ -126,6 +126,30 @@ def test_beam_returns_pyctcdecodes_best_path_on_random_peaked_inputs():
     assert agree / trials >= 0.99
 
 
+def test_large_vocabularies_scan_in_pieces_and_keep_pyctcdecodes_best_path(monkeypatch):
+    """V=5,000 (Han characters): the candidate scan runs in cache-sized pieces once a batch has
+    more than SCAN_CHUNK values; the pieces give the whole scan's entries, and the search
+    pyctcdecode's best path."""
+    from pyctcdecode import build_ctcdecoder
+    from voxtext_ctc import beam_search
+
+    logging.getLogger("pyctcdecode").setLevel(logging.ERROR)
+    rng = np.random.default_rng(5)
+    values = rng.normal(-8.0, 2.0, size=3 * beam_search.SCAN_CHUNK + 12345).astype(np.float32)
+    pieces = beam_search._entries_at_least(values, -5.0)
+    np.testing.assert_array_equal(pieces, np.flatnonzero(values >= -5.0))
+    symbols = ["<blank>", *(chr(0x4E00 + i) for i in range(4999))]
+    batch, frames = 4, 80
+    lp = torch.stack(
+        [random_log_probs(rng, frames, len(symbols), peak=(8.0, 12.0)) for _ in range(batch)]
+    )
+    monkeypatch.setattr(beam_search, "SCAN_CHUNK", 1 << 16)  # 1.6 M values: 25 pieces
+    beam = decoders().create("ctc-beam", symbols=symbols, beam_size=10)
+    ours = [h[0].text for h in beam.decode(lp, torch.full((batch,), frames))]
+    reference = build_ctcdecoder(["", *symbols[1:]])
+    assert ours == [reference.decode_beams(row, beam_width=10)[0][0] for row in lp.numpy()]
+
+
 def ctc_log_likelihood(lp: torch.Tensor, text: str) -> float:
     ids = [PYCTC_LABELS.index(c) for c in text]
     if not ids:

@@ -28,6 +28,8 @@ import torch
 # Prefix hashes are int64 and wrap on overflow (numpy array arithmetic does not check).
 HASH_BASE = np.int64(1099511628211)
 NEG_INF = -np.inf
+# Values compared per piece when looking for candidate tokens (a 1 MiB mask stays in cache).
+SCAN_CHUNK = 1 << 20
 
 
 class Fusion(Protocol):
@@ -122,7 +124,7 @@ def _tokens_above_threshold(
     the input and sparse bookkeeping beat a top-k over every frame."""
     batch, frames, vocab = lp.shape
     flat_lp = lp.reshape(-1)
-    entries = np.flatnonzero(flat_lp >= s.token_min_logp)  # sorted: by frame, then token
+    entries = _entries_at_least(flat_lp, s.token_min_logp)  # sorted: by frame, then token
     covered = np.zeros(batch * frames, bool)
     covered[entries // vocab] = True
     if not covered.all():  # frames with nothing above the threshold still get their argmax
@@ -145,6 +147,21 @@ def _tokens_above_threshold(
     tokens[frame, rank] = token
     values[frame, rank] = logp
     return tokens.reshape(batch, frames, width), values.reshape(batch, frames, width)
+
+
+def _entries_at_least(values: np.ndarray, threshold: float) -> np.ndarray:
+    """``np.flatnonzero(values >= threshold)``, one cache-sized piece at a time: the mask of
+    a whole (B, T, 5000) batch is 40 MB that would go to memory and back (measured 12.3 ->
+    10.2 ms for 16 x 500 x 5000 on one core)."""
+    if values.size <= SCAN_CHUNK:
+        return np.flatnonzero(values >= threshold)
+    mask = np.empty(SCAN_CHUNK, bool)
+    pieces = []
+    for start in range(0, values.size, SCAN_CHUNK):
+        piece = values[start : start + SCAN_CHUNK]
+        np.greater_equal(piece, threshold, out=mask[: piece.size])
+        pieces.append(np.flatnonzero(mask[: piece.size]) + start)
+    return np.concatenate(pieces)
 
 
 @dataclass
@@ -259,7 +276,8 @@ def _expand(
     beams.pnb = np.where(dead, NEG_INF, pick(stay_pnb, ext))
     beams.parent = pick(beams.parent, np.repeat(beams.prefix, tokens.shape[1], axis=1))
     beams.prefix = pick(beams.prefix, ext_prefix)
-    token_index = np.maximum(chosen - width, 0) % tokens.shape[1] + beams.rows * tokens.shape[1]
+    # For stays the index is any valid one (np.where below drops what it reads).
+    token_index = (chosen - width) % tokens.shape[1] + beams.rows * tokens.shape[1]
     beams.last = np.where(stays, beams.last.take(stay_index), tokens.take(token_index))
     if ext_bonus is not None:
         beams.bonus = pick(beams.bonus, ext_bonus)
@@ -283,7 +301,7 @@ def _merge_extensions_into_beams(
     live = total > NEG_INF
     is_parent = (beams.parent[:, :, None] == beams.prefix[:, None, :]) & live[:, None, :]
     position = repeat.argmax(axis=2)  # where the beam's last token is among the candidates
-    merges = is_parent.any(axis=2) & repeat[beams.rows, np.arange(width), position] & live
+    merges = is_parent.any(axis=2) & repeat.any(axis=2) & live
     if not merges.any():
         return
     extension = is_parent.argmax(axis=2) * n_cand + position + beams.rows * (width * n_cand)

@@ -89,6 +89,8 @@ class KaldiFrontEnd:
                 rows = rows.add(noise, alpha=self.config.dither / self.config.waveform_scale)
             plan = self._plan(waveforms.device)
             features = log_mel_frames(rows, max_frames, self.geometry, plan)
+            if bool((frame_lengths == max_frames).all()):  # no padding frames to clear
+                return features, frame_lengths
             padding = ~valid_mask(frame_lengths, max_frames)
             return features.masked_fill_(padding.unsqueeze(2), 0.0), frame_lengths
 

@@ -242,7 +242,9 @@ def log_mel_frames(
     chunk = plan.chunk_frames
     if rows.device.type == "cpu":  # keep each thread's share of a chunk cache-sized
         chunk *= torch.get_num_threads()
-    buffer = rows.new_zeros(min(chunk, batch * max_frames), geometry.fft_size)
+    # Only the FFT's zero padding needs zeros: every chunk writes its windowed samples first.
+    buffer = rows.new_empty(min(chunk, batch * max_frames), geometry.fft_size)
+    buffer[:, geometry.window_size :].zero_()
     power = rows.new_empty(buffer.shape[0], geometry.fft_size // 2 + 1)
     for b0, b1, t0, t1 in _blocks(batch, max_frames, chunk):
         count = (b1 - b0) * (t1 - t0)
