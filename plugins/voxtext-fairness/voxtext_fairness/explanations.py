@@ -62,7 +62,7 @@ def explain_groups(
                 missed_words=_missed_words(misses, k, best) if misses is not None else [],
                 by_duration=_binned(counts, members, counts.durations, duration_edges, "s"),
                 by_speaking_rate=_binned(counts, members, speaking_rate, rate_edges, "/s"),
-                worst_utterances=_worst(scored, counts, members, unit),
+                worst_utterances=_worst(scored, counts, members),
             )
         )
     return Explanations(
@@ -208,19 +208,23 @@ def _bin_label(low: float, high: float, suffix: str) -> str:
 
 
 def _worst(
-    scored: ScoredPredictions, counts: GroupedCounts, members: np.ndarray, unit: str
+    scored: ScoredPredictions, counts: GroupedCounts, members: np.ndarray
 ) -> list[AlignedUtterance]:
-    """The group's utterances with the most errors (ties: higher rate), aligned in words for
-    spaced scripts and in characters otherwise (``unit``)."""
+    """The group's utterances with the most errors as ``counts`` counts them (ties: higher
+    rate), shown
+    aligned in words when the reference is spaced text (a character alignment without its
+    spaces is unreadable there) and in characters otherwise."""
     order = sorted(
         members,
         key=lambda i: (-counts.errors[i], -counts.errors[i] / max(1, counts.units[i]), i),
     )
-    alignment = scored.alignments[unit]
     out = []
     for i in order[:WORST_UTTERANCES]:
         if counts.errors[i] == 0:
             break
+        words = scored.alignments["word"]
+        spaced = len(words.references[i]) > 1
+        alignment = words if spaced else scored.alignments["char"]
         prediction = scored.predictions[i]
         out.append(
             AlignedUtterance(
