@@ -21,7 +21,7 @@ fi
 
 # The inputs go on stdin, so the lock's "via" notes name no temporary file.
 inputs() {
-  echo "-e .[test,bench]"
+  echo "-e .[test,bench,onnx]"
   for plugin in plugins/voxtext-*/; do
     [ -f "$plugin/pyproject.toml" ] && echo "-e ./${plugin%/}"
   done

@@ -26,6 +26,7 @@ BUILTIN_COMMANDS: dict[str, str] = {
     "transcribe": "voxtext.commands.transcribe",
     "evaluate": "voxtext.commands.evaluate",
     "doctor": "voxtext.commands.doctor",
+    "export": "voxtext.commands.export",
 }
 
 

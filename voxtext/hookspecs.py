@@ -115,3 +115,10 @@ def register_tasks(register: Register) -> None:
     config and trains it; ``voxtext evaluate`` then restores a trained run through the task
     its checkpoint names: as a ``protocols.Recognizer`` (a ``SpeechTask``) or by letting the
     task score the data file itself (an ``EvaluatingTask``)."""
+
+
+@hookspec
+def register_voice_activity_detectors(register: Register) -> None:
+    """Voice activity detectors (energy- or model-based): where the speech is in a waveform,
+    so ``voxtext transcribe`` cuts long audio at silence. See
+    ``protocols.VoiceActivityDetector``."""

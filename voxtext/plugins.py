@@ -45,6 +45,7 @@ KINDS: dict[str, str] = {
     "group_strategies": "group strategy",
     "recognizers": "recognizer",
     "tasks": "task",
+    "voice_activity_detectors": "voice activity detector",
 }
 HOOK_NAMES = frozenset(f"register_{kind}" for kind in KINDS)
 

@@ -37,6 +37,19 @@ class FeatureExtractor(Protocol):
 
 
 @runtime_checkable
+class TraceableFeatureExtractor(Protocol):
+    """A feature extractor that can go inside an exported graph (``voxtext export``).
+
+    ``traceable()`` returns a callable with the extractor's ``__call__`` contract built only
+    from whole-tensor operations (no data-dependent shapes or Python loops over values), giving
+    the same features up to float rounding. It raises ``ConfigError`` for options it cannot
+    export, saying which.
+    """
+
+    def traceable(self) -> Any: ...
+
+
+@runtime_checkable
 class FeatureNormalizer(Protocol):
     """Normalises padded features ``(batch, frames, dim)`` with lengths ``(batch,)``.
 
@@ -449,6 +462,20 @@ class Recognizer(Protocol):
     def transcribe(self, items: Sequence[RecognitionInput]) -> list[Transcript]: ...
 
     def describe(self) -> dict[str, Any]: ...
+
+
+@runtime_checkable
+class VoiceActivityDetector(Protocol):
+    """Where the speech is. ``speech_regions(waveform, sample_rate)``: ``waveform`` float32
+    mono ``(samples,)``; returns sorted, non-overlapping ``(start, end)`` sample ranges (end
+    exclusive) holding speech, already padded with whatever margin the detector wants.
+    ``lookahead_seconds``: how much audio past a region's end the detector must have seen
+    before that end is final (it bridges pauses shorter than this), which is what lets
+    ``voxtext transcribe`` run it block by block over a file of any length."""
+
+    lookahead_seconds: float
+
+    def speech_regions(self, waveform: torch.Tensor, sample_rate: int) -> list[tuple[int, int]]: ...
 
 
 @runtime_checkable

@@ -4,22 +4,27 @@ predictions JSONL that ``voxtext report`` reads (``voxtext.asr.recognition``).""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
+from voxtext.asr.alignment import TimedTranscript
 from voxtext.asr.assembly import decoder_for, reassemble
 from voxtext.asr.decoding import decode_files, decode_waveforms, identify_waveform_groups
 from voxtext.asr.groups import UNKNOWN_ID, GroupVocabulary
+from voxtext.asr.long_audio import transcribe_long
 from voxtext.asr.model import CTCModel
 from voxtext.components import ComponentSpec, Provenance, rebuild_component
 from voxtext.data.audio import audio_info
 from voxtext.errors import VoxtextError
 from voxtext.protocols import RecognitionInput, Transcript
 from voxtext.train.checkpoint import load_format_checkpoint
+
+if TYPE_CHECKING:
+    from voxtext.asr.onnx_runtime import OnnxCTCModel
 
 FORMAT = "voxtext.asr/1"
 
@@ -28,7 +33,8 @@ FORMAT = "voxtext.asr/1"
 class Recognizer:
     """A trained CTC model with its tokenizer and decoder, ready for audio files."""
 
-    model: CTCModel
+    #: the torch model, or an exported graph run by onnxruntime (``--runtime onnx``)
+    model: CTCModel | OnnxCTCModel
     tokenizer: Any
     decoder: Any
     sample_rate: int
@@ -88,6 +94,33 @@ class Recognizer:
             sample_rate=self.sample_rate,
             max_batch_seconds=max_batch_seconds,
             group_ids=self.group_ids(groups, len(paths)),
+        )
+
+    def transcribe_timed(
+        self,
+        path: Path,
+        *,
+        vad: Any | None = None,
+        max_seconds: float = 30.0,
+        overlap_seconds: float = 2.0,
+        max_batch_seconds: float = 120.0,
+        groups: Mapping[str, str] | None = None,
+        progress: Callable[[float], None] | None = None,
+    ) -> TimedTranscript:
+        """One file of any length, read in blocks and cut at silence by ``vad`` (a
+        ``protocols.VoiceActivityDetector``) or into windows of ``max_seconds`` overlapping
+        by ``overlap_seconds``, with word and token times and confidences; see
+        ``voxtext.asr.long_audio``. ``progress(seconds)`` reports the seconds read."""
+        ids = self.group_ids([groups], 1)
+        return transcribe_long(
+            self,
+            path,
+            vad=vad,
+            max_seconds=max_seconds,
+            overlap_seconds=overlap_seconds,
+            max_batch_seconds=max_batch_seconds,
+            group_id=ids[0] if ids else None,
+            progress=progress,
         )
 
     def group_ids(
@@ -180,6 +213,27 @@ class CheckpointRecognizer:
             Transcript(text, {"predicted_groups": {vocabulary.attribute: vocabulary.values[g]}})
             for text, g in zip(texts, group_ids, strict=True)
         ]
+
+    def transcribe_file(
+        self,
+        path: Path,
+        *,
+        vad: Any | None,
+        max_seconds: float,
+        overlap_seconds: float,
+        groups: Mapping[str, str] | None,
+        progress: Callable[[float], None] | None,
+    ) -> TimedTranscript:
+        """One file of any length with word times (``long_audio.FileTranscriber``)."""
+        return self.recognizer.transcribe_timed(
+            path,
+            vad=vad,
+            max_seconds=max_seconds,
+            overlap_seconds=overlap_seconds,
+            max_batch_seconds=self.max_batch_seconds,
+            groups=groups,
+            progress=progress,
+        )
 
     def describe(self) -> dict[str, Any]:
         """The checkpoint, and every component it was built from with its plugin version."""

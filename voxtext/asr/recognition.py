@@ -15,15 +15,21 @@ from pathlib import Path
 from typing import Any
 
 from voxtext.asr.inference import Recognizer as CheckpointModel
+from voxtext.asr.long_audio import transcribe_file
 from voxtext.data.audio import load_audio
 from voxtext.data.manifest import Utterance, read_manifest
 from voxtext.data.predictions import PREDICTIONS_FORMAT, metadata_path
 from voxtext.errors import VoxtextError
 from voxtext.protocols import RecognitionInput, Recognizer, Transcript
+from voxtext.train.reporting import ProgressLog
 
 #: Audio handed to a recogniser per call: bounds memory on long manifests; a recogniser
 #: still batches inside a call as it likes.
 CHUNK_SECONDS = 600.0
+
+#: Utterances longer than this go through the long-audio path (``long_audio``): cut at
+#: fixed overlapping windows of this length, as ``voxtext transcribe`` cuts a file.
+LONG_SECONDS = 30.0
 
 
 def evaluate_manifest(
@@ -51,8 +57,10 @@ def evaluate_manifest(
     )
     utterances = read_manifest(manifest)
     transcripts: list[Transcript] = []
+    log = ProgressLog(f"decode {manifest.name}", sum(u.duration for u in utterances))
     for chunk in _chunks(utterances, chunk_seconds):
         transcripts += _recognise(engine, chunk, use_groups)
+        log.update(sum(u.duration for u in utterances[: len(transcripts)]))
     rows = [_row(u, t) for u, t in zip(utterances, transcripts, strict=True)]
     _write_atomically(out, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
     metadata = {
@@ -73,6 +81,31 @@ def evaluate_manifest(
 def _recognise(
     recognizer: Recognizer, utterances: Sequence[Utterance], use_groups: bool
 ) -> list[Transcript]:
+    """One transcript per utterance: long ones one by one through the long-audio path, the
+    others in one call."""
+    found: dict[int, Transcript] = {}
+    short = []
+    for index, utterance in enumerate(utterances):
+        if utterance.duration > LONG_SECONDS:
+            groups = dict(utterance.groups) if use_groups else {}
+            timed = transcribe_file(
+                recognizer, utterance.audio, max_seconds=LONG_SECONDS, groups=groups
+            )
+            found[index] = Transcript(timed.text)
+        else:
+            short.append(index)
+    for index, transcript in zip(
+        short, _recognise_short(recognizer, [utterances[i] for i in short], use_groups), strict=True
+    ):
+        found[index] = transcript
+    return [found[i] for i in range(len(utterances))]
+
+
+def _recognise_short(
+    recognizer: Recognizer, utterances: Sequence[Utterance], use_groups: bool
+) -> list[Transcript]:
+    if not utterances:
+        return []
     rate = recognizer.sample_rate
     items = [
         RecognitionInput(

@@ -24,6 +24,7 @@ from typing import Any
 
 import soundfile
 
+from voxtext.data.audio import NON_FINITE_FIX, first_non_finite
 from voxtext.data.validation import (
     FieldReader,
     PathLike,
@@ -76,8 +77,9 @@ class Utterance:
 def read_manifest(path: PathLike, *, check_audio: bool = True) -> list[Utterance]:
     """Read and validate a speech manifest; raise one DataError listing every problem.
 
-    With ``check_audio`` each audio file must exist, open with soundfile, hold samples, and
-    last about as long as its ``duration`` says. Without it only the manifest text is checked
+    With ``check_audio`` each audio file must exist, open with soundfile, hold samples, all
+    of them finite (float files are scanned for NaN/inf), and last about as long as its
+    ``duration`` says. Without it only the manifest text is checked
     (fast, for files whose audio lives elsewhere).
     """
     source = Path(path).absolute()
@@ -155,6 +157,15 @@ def _check_audio(audio: Path, duration: float | None, line: int, problems: Probl
         return
     if info.frames <= 0:
         problems.add(line, f"audio file {audio} has no samples", "remove the line", "audio")
+        return
+    non_finite = first_non_finite(audio)
+    if non_finite is not None:
+        problems.add(
+            line,
+            f"audio file {audio} holds NaN or infinite samples (the first at {non_finite:.3f} s)",
+            NON_FINITE_FIX,
+            "audio",
+        )
         return
     actual = info.frames / info.samplerate
     gap = abs(duration - actual) if duration is not None else 0.0

@@ -37,7 +37,7 @@ def check_padded_batch(
     if lengths.is_floating_point() or lengths.is_complex():
         raise DataError(f"{who}: lengths must be integers (int64), got {lengths.dtype}")
     lengths = lengths.to(device=x.device, dtype=torch.int64)
-    if lengths.numel():
+    if lengths.numel() and not torch.compiler.is_compiling():  # values unknown while tracing
         low, high = int(lengths.min()), int(lengths.max())
         if low < 0 or high > x.shape[1]:
             raise DataError(

@@ -348,3 +348,26 @@ class VolumeConfig:
 
     def __post_init__(self) -> None:
         check_range(self.gain_db_range, "gain_db_range")
+
+
+@dataclass(frozen=True)
+class EnergyVadConfig:
+    """Energy voice activity detection: a 25 ms frame every 10 ms is speech when its RMS
+    level is above ``threshold_db`` (dB relative to full scale). Pauses shorter than
+    ``min_silence_seconds`` are bridged, runs shorter than ``min_speech_seconds`` dropped
+    (clicks), and each region is padded by ``padding_seconds`` on both sides so that soft
+    onsets and word ends are kept."""
+
+    threshold_db: float = -40.0
+    min_silence_seconds: float = 0.3
+    min_speech_seconds: float = 0.1
+    padding_seconds: float = 0.1
+
+    def __post_init__(self) -> None:
+        if self.threshold_db >= 0:
+            raise ConfigError(
+                f"threshold_db={self.threshold_db} must be below 0 dB (full scale), e.g. -40"
+            )
+        for name in ("min_silence_seconds", "min_speech_seconds", "padding_seconds"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name}={getattr(self, name)} must be >= 0 seconds")

@@ -6,6 +6,7 @@ import torch
 
 from voxtext_features.configs import FbankConfig
 from voxtext_features.kaldi_frontend import KaldiFrontEnd
+from voxtext_features.traceable_frontend import TraceableKaldiFrontEnd
 
 
 class Fbank:
@@ -29,6 +30,17 @@ class Fbank:
     def num_frames(self, lengths: torch.Tensor) -> torch.Tensor:
         """Frames produced for ``lengths`` samples (Kaldi's rule for the configured edges)."""
         return self.config.geometry.num_frames(lengths)
+
+    def traceable(self) -> TraceableKaldiFrontEnd:
+        """The same features as whole-tensor operations a graph exporter can trace
+        (``protocols.TraceableFeatureExtractor``); raises ConfigError for options it cannot
+        export."""
+        return TraceableKaldiFrontEnd(
+            self.config,
+            use_log_fbank=self.config.use_log_fbank,
+            use_power=self.config.use_power,
+            who="fbank",
+        )
 
     def __call__(
         self, waveforms: torch.Tensor, lengths: torch.Tensor

@@ -8,6 +8,7 @@ import torch
 
 from voxtext_features.configs import MfccConfig
 from voxtext_features.kaldi_frontend import KaldiFrontEnd
+from voxtext_features.traceable_frontend import TraceableKaldiFrontEnd
 
 
 def kaldi_dct_matrix(num_ceps: int, num_bins: int) -> torch.Tensor:
@@ -50,6 +51,15 @@ class Mfcc:
     def num_frames(self, lengths: torch.Tensor) -> torch.Tensor:
         return self.config.geometry.num_frames(lengths)
 
+    def traceable(self) -> TraceableMfcc:
+        """The same features as whole-tensor operations a graph exporter can trace
+        (``protocols.TraceableFeatureExtractor``); raises ConfigError for options it cannot
+        export."""
+        front_end = TraceableKaldiFrontEnd(
+            self.config, use_log_fbank=True, use_power=True, who="mfcc"
+        )
+        return TraceableMfcc(front_end, self._cepstra, self.config.use_energy)
+
     def __call__(
         self, waveforms: torch.Tensor, lengths: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -62,4 +72,26 @@ class Mfcc:
         cepstra = log_mel[..., first_mel:] @ self._cepstra_by_device[device]
         if self.config.use_energy:
             cepstra[..., 0] = log_mel[..., 0]
+        return cepstra, frame_lengths
+
+
+class TraceableMfcc:
+    """:class:`Mfcc` for graph export: the traceable log-mel front end, then the lifted DCT,
+    the log-energy (with ``use_energy``) replacing cepstrum 0 without writing in place."""
+
+    def __init__(
+        self, front_end: TraceableKaldiFrontEnd, cepstra: torch.Tensor, use_energy: bool
+    ) -> None:
+        self.front_end = front_end
+        self.cepstra = cepstra
+        self.use_energy = use_energy
+
+    def __call__(
+        self, waveforms: torch.Tensor, lengths: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        log_mel, frame_lengths = self.front_end(waveforms, lengths)
+        first_mel = int(self.use_energy)
+        cepstra = log_mel[..., first_mel:] @ self.cepstra.to(log_mel.device)
+        if self.use_energy:
+            cepstra = torch.cat((log_mel[..., :1], cepstra[..., 1:]), dim=-1)
         return cepstra, frame_lengths

@@ -1,4 +1,5 @@
-"""voxtext hooks of the speech front end: extractors, normalisers and augmentations.
+"""voxtext hooks of the speech front end: extractors, normalisers, augmentations and an
+energy voice activity detector.
 
 Registering is cheap: the configs live in ``configs.py`` (no torch, numpy or librosa), and each
 factory imports its component module (torch; numpy for the librosa extractors, which import
@@ -15,6 +16,7 @@ from voxtext.hookspecs import Register
 from voxtext_features.configs import (
     AdditiveNoiseConfig,
     CmvnConfig,
+    EnergyVadConfig,
     FbankConfig,
     LibrosaMelConfig,
     LibrosaMfccConfig,
@@ -85,6 +87,12 @@ def _volume(config: VolumeConfig) -> Any:
     return Volume(config)
 
 
+def _energy_vad(config: EnergyVadConfig) -> Any:
+    from voxtext_features.energy_vad import EnergyVad
+
+    return EnergyVad(config)
+
+
 @hookimpl
 def register_feature_extractors(register: Register) -> None:
     register(
@@ -147,3 +155,13 @@ def register_augmentations(register: Register) -> None:
         description="white, pink or in-batch babble noise at a random SNR",
     )
     register("volume", _volume, config=VolumeConfig, description="random gain in dB per utterance")
+
+
+@hookimpl
+def register_voice_activity_detectors(register: Register) -> None:
+    register(
+        "energy",
+        _energy_vad,
+        config=EnergyVadConfig,
+        description="frame RMS level above a dBFS threshold, pauses bridged, regions padded",
+    )

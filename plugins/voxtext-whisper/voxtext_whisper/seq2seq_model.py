@@ -17,6 +17,7 @@ with a leading space, and ``<|endoftext|>``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -197,6 +198,34 @@ class WhisperSeq2Seq(nn.Module):
         """The most likely token ids after ``prefix`` for each row, up to ``end`` (excluded)
         or ``max_new_tokens``; Whisper's suppressed tokens are never chosen, its
         begin-suppressed ones not first. ``window``: as :meth:`encode` takes it."""
+        found = self.generate(
+            waveforms,
+            lengths,
+            prefix,
+            end,
+            max_new_tokens=[max_new_tokens] * len(lengths),
+            window=window,
+        )
+        return [row.ids for row in found]
+
+    @torch.no_grad()
+    def generate(
+        self,
+        waveforms: torch.Tensor,
+        lengths: torch.Tensor,
+        prefix: Sequence[int],
+        end: int,
+        *,
+        max_new_tokens: Sequence[int],
+        window: int | None = None,
+        temperature: float = 0.0,
+        generator: torch.Generator | None = None,
+    ) -> list[Generated]:
+        """Token ids after ``prefix`` for each row, up to ``end`` (excluded) or that row's
+        ``max_new_tokens``: the most likely token at ``temperature`` 0, else drawn from the
+        softmax of logits / temperature with ``generator``. Each row's ``Generated`` keeps
+        the summed log-probability of its tokens and of ``end`` (when reached), the way
+        Whisper scores a hypothesis. Suppression and ``window``: as :meth:`greedy`."""
         from transformers.cache_utils import DynamicCache, EncoderDecoderCache
 
         encoded, out_lengths = self.encode(waveforms, lengths, window)
@@ -205,23 +234,51 @@ class WhisperSeq2Seq(nn.Module):
         cache = EncoderDecoderCache(
             DynamicCache(config=cache_config), DynamicCache(config=cache_config)
         )
+        room = self.max_target_positions - len(prefix)
+        limits = torch.tensor([min(n, room) for n in max_new_tokens], device=encoded.device)
         step_ids = torch.tensor([list(prefix)] * batch, device=encoded.device)
-        limit = min(max_new_tokens, self.max_target_positions - len(prefix))
         found: list[list[int]] = [[] for _ in range(batch)]
-        done = torch.zeros(batch, dtype=torch.bool, device=encoded.device)
-        for step in range(limit):
+        logprob = torch.zeros(batch, dtype=torch.float64, device=encoded.device)
+        ended = torch.zeros(batch, dtype=torch.bool, device=encoded.device)
+        for step in range(int(limits.max()) if batch else 0):
             logits = self.decode_step(step_ids, encoded, out_lengths, cache=cache)[:, -1]
             logits[:, self.suppress_tokens] = float("-inf")
             if step == 0:
                 logits[:, self.begin_suppress_tokens] = float("-inf")
-            best = logits.argmax(dim=-1)
-            done = done | (best == end)
-            for row in (~done).nonzero().flatten().tolist():
+            if temperature > 0:
+                probs = torch.softmax(logits / temperature, dim=-1)
+                best = torch.multinomial(probs, 1, generator=generator).squeeze(1)
+            else:
+                best = logits.argmax(dim=-1)
+            scores = torch.log_softmax(logits, dim=-1).gather(1, best[:, None]).squeeze(1)
+            live = ~ended & (step < limits)
+            logprob += torch.where(live, scores.double(), 0.0)
+            ended = ended | (live & (best == end))
+            for row in (live & ~ended).nonzero().flatten().tolist():
                 found[row].append(int(best[row]))
-            if bool(done.all()):
+            if not bool((~ended & (step + 1 < limits)).any()):
                 break
             step_ids = best[:, None]
-        return found
+        return [
+            Generated(ids, float(score), bool(stop))
+            for ids, score, stop in zip(found, logprob.tolist(), ended.tolist(), strict=True)
+        ]
+
+
+@dataclass(frozen=True)
+class Generated:
+    """One row of :meth:`WhisperSeq2Seq.generate`: its ``ids`` (no prefix, no end of text),
+    ``logprob`` (summed over them and the end of text when ``ended``), and ``ended``: whether
+    it stopped at the end of text rather than at its token limit."""
+
+    ids: list[int]
+    logprob: float
+    ended: bool
+
+    @property
+    def avg_logprob(self) -> float:
+        """Whisper's per-token score: the summed log-probability over tokens + 1."""
+        return self.logprob / (len(self.ids) + 1)
 
 
 def _decoder_cache_config(config: Any) -> Any:

@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
@@ -32,6 +32,9 @@ from voxtext.config import build_config, to_dict
 from voxtext.errors import ConfigError, VoxtextError
 from voxtext.protocols import RecognitionInput, Transcript
 from voxtext.train import LossOutput, TrainerConfig, float32_loss
+
+if TYPE_CHECKING:
+    from voxtext_whisper.guard import Decoded
 
 TASK = "whisper-seq2seq"
 FORMAT = "voxtext.whisper-seq2seq/1"
@@ -170,24 +173,28 @@ def transcribe_waveforms(
     max_batch_seconds: float,
     max_new_tokens: int,
     window: int | None = None,
-) -> list[str]:
-    """Greedy transcripts of utterances given by ``waveform(i)``, batched by length. With a
+    guard: bool = True,
+) -> list[Decoded]:
+    """Hypotheses of utterances given by ``waveform(i)``, batched by length, decoded with
+    the loop guards of ``voxtext_whisper.guard`` (``guard=False``: plain greedy). With a
     ``window`` (log-mel frames) each is padded to it, as Whisper decodes (3000: 30 s)."""
     from voxtext.asr.decoding import eval_batches
+    from voxtext_whisper.guard import decode_guarded
 
-    texts = [""] * len(durations)
+    found: list[Decoded | None] = [None] * len(durations)
     for batch, waveforms, lengths, _ in eval_batches(model, waveform, durations, max_batch_seconds):
-        ids = model.greedy(
+        decoded = decode_guarded(
+            model,
+            targets,
             waveforms,
             lengths,
-            targets.prefix,
-            targets.end,
             max_new_tokens=max_new_tokens,
             window=window,
+            guard=guard,
         )
-        for index, row in zip(batch, ids, strict=True):
-            texts[index] = targets.decode(row)
-    return texts
+        for index, row in zip(batch, decoded, strict=True):
+            found[index] = row
+    return [row for row in found if row is not None]
 
 
 def train(config: Seq2SeqConfig, *, resume: bool = False) -> Any:
@@ -295,7 +302,7 @@ def _dev_evaluator(config: Seq2SeqConfig, targets: Any) -> Callable[[Any], dict[
     rate = config.data.sample_rate
 
     def evaluate(model: Any) -> dict[str, float]:
-        hypotheses = transcribe_waveforms(
+        decoded = transcribe_waveforms(
             model,
             targets,
             lambda i: load_audio(dev[i].audio, rate),
@@ -305,7 +312,7 @@ def _dev_evaluator(config: Seq2SeqConfig, targets: Any) -> Callable[[Any], dict[
         )
         return grouped_error_rates(
             [normalise(u.text) for u in dev],
-            [normalise(h) for h in hypotheses],
+            [normalise(d.text) for d in decoded],
             [u.groups for u in dev],
             config.evaluation_groups(),
             worst_of=config.group_attribute,
@@ -327,6 +334,8 @@ class Seq2SeqRecognizer:
     max_new_tokens: int = 128
     window: int | None = None
     max_batch_seconds: float = 60.0
+    #: decode with ``voxtext_whisper.guard``'s loop guards (False: plain greedy)
+    guard: bool = True
 
     @property
     def sample_rate(self) -> int:
@@ -336,7 +345,7 @@ class Seq2SeqRecognizer:
         from voxtext.asr.inference import input_waveforms
 
         waveforms = input_waveforms(items, self.sample_rate)
-        texts = transcribe_waveforms(
+        decoded = transcribe_waveforms(
             self.model,
             self.targets,
             waveforms.__getitem__,
@@ -344,18 +353,20 @@ class Seq2SeqRecognizer:
             max_batch_seconds=self.max_batch_seconds,
             max_new_tokens=self.max_new_tokens,
             window=self.window,
+            guard=self.guard,
         )
-        return [Transcript(text) for text in texts]
+        return [Transcript(d.text, d.info()) for d in decoded]
 
     def describe(self) -> dict[str, Any]:
         import importlib.metadata as md
 
         settings = {
-            "decoding": "greedy",
+            "decoding": "greedy with temperature fallback" if self.guard else "greedy",
             "prefix": list(self.targets.prefix),
             "window_seconds": None if self.window is None else self.window / FRAMES_PER_SECOND,
             "max_new_tokens": self.max_new_tokens,
             "max_batch_seconds": self.max_batch_seconds,
+            "guard": _guard_settings() if self.guard else None,
             **self.source.get("settings", {}),
         }
         return {
@@ -364,6 +375,18 @@ class Seq2SeqRecognizer:
             "version": f"voxtext-whisper {md.version('voxtext-whisper')}",
             "settings": settings,
         }
+
+
+def _guard_settings() -> dict[str, Any]:
+    from voxtext_whisper import guard
+
+    return {
+        "compression_ratio_threshold": guard.COMPRESSION_RATIO_THRESHOLD,
+        "log_prob_threshold": guard.LOG_PROB_THRESHOLD,
+        "temperatures": list(guard.TEMPERATURES),
+        "tokens_per_second": guard.TOKENS_PER_SECOND,
+        "token_margin": guard.TOKEN_MARGIN,
+    }
 
 
 def pretrained_recognizer(config: Any) -> Seq2SeqRecognizer:
