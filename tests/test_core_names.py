@@ -27,6 +27,8 @@ COINCIDENCES = {
     ("none", "voxtext/asr/losses.py"): "torch's reduction='none'",
     ("none", "voxtext/text/losses.py"): "torch's reduction='none'",
     ("none", "voxtext/commands/evaluate.py"): "the --groups none choice",
+    ("none", "voxtext/commands/transcribe.py"): "the --vad none choice",
+    ("default", "voxtext/asr/long_audio.py"): "the role a voice activity detector registers",
 }
 
 

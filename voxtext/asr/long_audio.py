@@ -3,6 +3,8 @@
 The file is read in blocks (``voxtext.data.audio.read_audio_blocks``) and cut into
 segments of at most ``max_seconds``:
 
+- a file no longer than ``max_seconds`` is one segment, decoded whole (as ``voxtext
+  evaluate`` decodes an utterance);
 - with a voice activity detector, at silence: each speech region it finds is a segment,
   and silence is never decoded; a region longer than ``max_seconds`` (speech without a
   pause) is cut into fixed windows as below;
@@ -29,6 +31,7 @@ timed words are kept for the whole file.
 from __future__ import annotations
 
 import difflib
+import itertools
 import math
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -39,11 +42,25 @@ from typing import Any, Protocol, runtime_checkable
 import torch
 
 from voxtext.asr.alignment import TimedTranscript, TimedUnit, align_tokens, group_words
-from voxtext.data.audio import collate_waveforms, read_audio_blocks
+from voxtext.data.audio import audio_info, collate_waveforms, read_audio_blocks
 from voxtext.protocols import RecognitionInput
 
 #: Seconds of audio read from the file at a time.
 BLOCK_SECONDS = 30.0
+
+#: The voice activity detector that cuts long audio when none is named: the one a plugin
+#: registers under this name (voxtext-features registers Silero's); where none does, fixed
+#: overlapping windows.
+DEFAULT_VAD = "default"
+
+
+def default_vad() -> Any | None:
+    """The :data:`DEFAULT_VAD` detector with its default config, or None when no installed
+    plugin registers it."""
+    import voxtext
+
+    detectors = voxtext.registry("voice_activity_detectors")
+    return detectors.create(DEFAULT_VAD) if DEFAULT_VAD in detectors else None
 
 
 @dataclass(frozen=True)
@@ -118,6 +135,8 @@ def transcribe_long(
     group-aware model; ``progress(seconds)`` is called with the seconds of the file read so
     far as decoding moves on."""
     rate = recognizer.sample_rate
+    if audio_info(path).duration <= max_seconds:
+        vad = None  # one window holds it all: decoded whole, as evaluate decodes utterances
     segments = segment_stream(
         _counted(read_audio_blocks(path, rate, BLOCK_SECONDS), rate, progress),
         rate,
@@ -230,6 +249,8 @@ def transcribe_file(
     segments decoded in batches of up to ``max_batch_seconds`` through ``transcribe`` and
     joined, with each segment's time span. ``groups``: the speaker's group attributes for a
     recogniser that conditions on them; ``progress(seconds)`` reports the seconds read."""
+    if audio_info(path).duration <= max_seconds:
+        vad = None  # one window holds it all: decoded whole, as evaluate decodes utterances
     if isinstance(recognizer, FileTranscriber):
         return recognizer.transcribe_file(
             path,
@@ -247,8 +268,11 @@ def transcribe_file(
         max_seconds=max_seconds,
         overlap_seconds=overlap_seconds,
     )
-    pieces: list[tuple[Segment, list[str], str]] = []  # segment, its units, their joiner
-    for batch in _batches(segments, round(max_batch_seconds * rate)):
+    packed = pack_segments(segments, round(max_seconds * rate), round(PACK_GAP_SECONDS * rate))
+    # Per segment only its file span and text units are kept: memory holds no audio but the
+    # batch being decoded.
+    pieces: list[tuple[int, int, list[str], str]] = []  # start, end, units, their joiner
+    for batch in _batches(packed, round(max_batch_seconds * rate)):
         items = [
             RecognitionInput(
                 f"{path.name}@{s.start / rate:.2f}s", s.waveform.numpy(), rate, dict(groups or {})
@@ -257,30 +281,63 @@ def transcribe_file(
         ]
         for segment, transcript in zip(batch, recognizer.transcribe(items), strict=True):
             units, joiner = text_units(transcript.text)
-            if pieces and segment.start < _end(pieces[-1][0]):  # overlapping windows
-                previous = pieces[-1][1]
-                keep_previous, skip = overlap_cut(
-                    previous, units, _overlap_share(pieces[-1][0], segment)
-                )
+            start, end = segment.start, _end(segment)
+            if pieces and start < pieces[-1][1]:  # overlapping windows
+                previous = pieces[-1][2]
+                share = (pieces[-1][1] - start) / max(1, end - start)
+                keep_previous, skip = overlap_cut(previous, units, share)
                 del previous[keep_previous:]
                 units = units[skip:]
-            pieces.append((segment, units, joiner))
+            pieces.append((start, end, units, joiner))
     timed = [
-        TimedUnit(joiner.join(units), s.start / rate, _end(s) / rate, math.nan)
-        for s, units, joiner in pieces
+        TimedUnit(joiner.join(units), start / rate, end / rate, math.nan)
+        for start, end, units, joiner in pieces
     ]
     texts = [t.text for t in timed if t.text]
-    joiner = pieces[0][2] if pieces else " "
+    joiner = pieces[0][3] if pieces else " "
     return TimedTranscript(joiner.join(texts), (), (), tuple(timed))
 
 
 def _end(segment: Segment) -> int:
-    return segment.start + len(segment.waveform)
+    """The file sample where ``segment`` ends (a packed one's waveform is shorter than its
+    span: the pauses inside it were shortened)."""
+    return max(segment.own_end, segment.start + len(segment.waveform))
 
 
-def _overlap_share(previous: Segment, current: Segment) -> float:
-    """The share of ``current`` that overlaps ``previous``."""
-    return max(0, _end(previous) - current.start) / max(1, len(current.waveform))
+#: The longest pause kept between speech regions packed into one segment.
+PACK_GAP_SECONDS = 0.5
+
+
+def pack_segments(segments: Iterable[Segment], max_samples: int, max_gap: int) -> Iterator[Segment]:
+    """Consecutive whole segments (speech regions a detector found) joined into segments of
+    up to ``max_samples``, each pause between them kept up to ``max_gap`` samples of
+    silence. A recogniser that pads every input to a fixed window (Whisper: 30 s) then
+    decodes a few full windows instead of one per sentence, and each window still starts and
+    ends at a pause. Overlapping windows (speech without a pause) pass through unchanged."""
+    pending: list[Segment] = []
+    size = 0
+    for segment in segments:
+        whole = segment.own_end == segment.start + len(segment.waveform)
+        gap = min(max_gap, segment.start - _end(pending[-1])) if pending else 0
+        if pending and (not whole or size + gap + len(segment.waveform) > max_samples):
+            yield _joined(pending, max_gap)
+            pending, size, gap = [], 0, 0
+        if not whole:
+            yield segment
+            continue
+        pending.append(segment)
+        size += gap + len(segment.waveform)
+    if pending:
+        yield _joined(pending, max_gap)
+
+
+def _joined(segments: Sequence[Segment], max_gap: int) -> Segment:
+    if len(segments) == 1:
+        return segments[0]
+    parts = [segments[0].waveform]
+    for before, after in itertools.pairwise(segments):
+        parts += [torch.zeros(min(max_gap, after.start - _end(before))), after.waveform]
+    return Segment(segments[0].start, torch.cat(parts), _end(segments[-1]))
 
 
 #: Characters of scripts written without spaces between words (CJK, kana, Thai...).

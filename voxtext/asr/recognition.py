@@ -15,20 +15,21 @@ from pathlib import Path
 from typing import Any
 
 from voxtext.asr.inference import Recognizer as CheckpointModel
-from voxtext.asr.long_audio import transcribe_file
+from voxtext.asr.long_audio import default_vad, transcribe_file
 from voxtext.data.audio import load_audio
 from voxtext.data.manifest import Utterance, read_manifest
 from voxtext.data.predictions import PREDICTIONS_FORMAT, metadata_path
 from voxtext.errors import VoxtextError
 from voxtext.protocols import RecognitionInput, Recognizer, Transcript
+from voxtext.train.precision import machine_description
 from voxtext.train.reporting import ProgressLog
 
 #: Audio handed to a recogniser per call: bounds memory on long manifests; a recogniser
 #: still batches inside a call as it likes.
 CHUNK_SECONDS = 600.0
 
-#: Utterances longer than this go through the long-audio path (``long_audio``): cut at
-#: fixed overlapping windows of this length, as ``voxtext transcribe`` cuts a file.
+#: Utterances longer than this go through the long-audio path (``long_audio``): cut at pauses
+#: into segments of at most this length, as ``voxtext transcribe`` cuts a file.
 LONG_SECONDS = 30.0
 
 
@@ -71,6 +72,7 @@ def evaluate_manifest(
         "recognizer": engine.describe(),
         "source": dict(source or {}),
         "use_groups": use_groups,
+        "machine": machine_description(),
     }
     _write_atomically(
         metadata_path(out), json.dumps(metadata, indent=2, ensure_ascii=False, default=str) + "\n"
@@ -85,11 +87,13 @@ def _recognise(
     others in one call."""
     found: dict[int, Transcript] = {}
     short = []
+    vad = None
     for index, utterance in enumerate(utterances):
         if utterance.duration > LONG_SECONDS:
             groups = dict(utterance.groups) if use_groups else {}
+            vad = vad or default_vad()
             timed = transcribe_file(
-                recognizer, utterance.audio, max_seconds=LONG_SECONDS, groups=groups
+                recognizer, utterance.audio, vad=vad, max_seconds=LONG_SECONDS, groups=groups
             )
             found[index] = Transcript(timed.text)
         else:

@@ -93,8 +93,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--vad",
-        help="voice activity detector registry name (see `voxtext plugins`): cut long audio "
-        "at silence and skip the silence; default: fixed overlapping windows",
+        help="voice activity detector registry name (see `voxtext plugins`) that cuts long "
+        "audio at pauses and skips silence; default: the one registered as `default` "
+        "(Silero VAD, from voxtext-features); none: fixed overlapping windows",
     )
     parser.add_argument(
         "--vad-set",
@@ -164,17 +165,26 @@ def check_layout(args: argparse.Namespace) -> None:
 
 
 def load_vad(args: argparse.Namespace) -> Any | None:
-    """The voice activity detector ``--vad`` names, or None for fixed windows."""
+    """The voice activity detector ``--vad`` names (the default one when it names none), or
+    None for fixed windows (``--vad none``)."""
     import voxtext
+    from voxtext.asr.long_audio import default_vad
     from voxtext.config import parse_overrides
     from voxtext.errors import ConfigError
 
-    if args.vad is None:
+    if args.vad == "none":
         if args.vad_options:
-            raise ConfigError("--vad-set needs --vad NAME (see `voxtext plugins`)")
+            raise ConfigError("--vad-set configures a detector, but --vad none uses none")
         return None
+    if args.vad is None and not args.vad_options:
+        return default_vad()
+    name = args.vad
+    if name is None:
+        from voxtext.asr.long_audio import DEFAULT_VAD
+
+        name = DEFAULT_VAD
     return voxtext.registry("voice_activity_detectors").create(
-        args.vad, parse_overrides(args.vad_options)
+        name, parse_overrides(args.vad_options)
     )
 
 

@@ -18,6 +18,7 @@ import contextlib
 import functools
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -62,6 +63,35 @@ class PrecisionPlan:
 def cpu_has_native_bf16() -> bool:
     """Whether this CPU has bf16 instructions (the ``avx512_bf16`` or ``amx_bf16`` flag)."""
     return bool(_cpu_flags() & {"avx512_bf16", "amx_bf16"})
+
+
+def machine_description() -> dict[str, Any]:
+    """The machine a result was computed on, for the record beside it: numeric kernels differ
+    by instruction set (CTranslate2's int8 and oneDNN's bf16 give other outputs on AVX2 than on
+    AVX-512), so two audits compare only with this in hand. ``cpu``: the model name;
+    ``instruction_set``: the vector ISA torch dispatches to (``AVX2``, ``AVX512``);
+    ``native_bf16``: bf16 instructions present; ``torch_threads``; ``cuda``: the GPU or None."""
+    import platform
+
+    cuda = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+    return {
+        "cpu": _cpu_model() or platform.processor() or platform.machine(),
+        "instruction_set": torch.backends.cpu.get_cpu_capability(),
+        "native_bf16": cpu_has_native_bf16(),
+        "torch_threads": torch.get_num_threads(),
+        "cuda": cuda,
+    }
+
+
+def _cpu_model() -> str | None:
+    try:
+        text = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    for line in text.splitlines():
+        if line.startswith("model name"):
+            return line.partition(":")[2].strip()
+    return None
 
 
 @functools.cache

@@ -128,6 +128,8 @@ class ReportCommand:
             metadata = read_predictions_metadata(args.predictions[-1])
             if metadata is not None:
                 report.audited = dict(metadata.get("recognizer", {}))
+                if metadata.get("machine"):
+                    report.audited["machine"] = metadata["machine"]
         else:
             first = {"evaluator": results[0][0], "result": _as_dict(*results[0])}
             report = EvaluationReport(latest_name, [first, *extras])

@@ -456,4 +456,18 @@ def _audited_lines(audited: dict[str, Any]) -> list[str]:
     what = ", ".join(
         f"{key} {audited[key]}" for key in ("engine", "model", "version") if audited.get(key)
     )
-    return [f"- Audited system: {what or 'described in the JSON report'}."]
+    lines = [f"- Audited system: {what or 'described in the JSON report'}."]
+    machine = audited.get("machine") or {}
+    compute = (audited.get("settings") or {}).get("compute_type_used")
+    if machine or compute:
+        parts = [
+            f"{machine.get('cpu', 'unknown CPU')} ({machine.get('instruction_set', '?')})"
+            if machine
+            else "",
+            f"compute type {compute}" if compute else "",
+        ]
+        lines.append(
+            f"- Computed on: {', '.join(p for p in parts if p)}. Numeric kernels differ by "
+            "instruction set, so compare audits made on the same kind of machine."
+        )
+    return lines

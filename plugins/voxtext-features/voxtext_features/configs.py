@@ -371,3 +371,23 @@ class EnergyVadConfig:
         for name in ("min_silence_seconds", "min_speech_seconds", "padding_seconds"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name}={getattr(self, name)} must be >= 0 seconds")
+
+
+@dataclass(frozen=True)
+class SileroVadConfig:
+    """Silero VAD (the model that ships in PyPI ``silero-vad``): a 32 ms window is speech when
+    the model's speech probability is above ``threshold``. Pauses shorter than
+    ``min_silence_seconds`` are bridged, regions shorter than ``min_speech_seconds``
+    dropped, and each region is padded by ``padding_seconds`` on both sides."""
+
+    threshold: float = 0.5
+    min_silence_seconds: float = 0.3
+    min_speech_seconds: float = 0.25
+    padding_seconds: float = 0.1
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.threshold < 1.0:
+            raise ConfigError(f"threshold={self.threshold} must be a probability in (0, 1)")
+        for name in ("min_silence_seconds", "min_speech_seconds", "padding_seconds"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name}={getattr(self, name)} must be >= 0 seconds")

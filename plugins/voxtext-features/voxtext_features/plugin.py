@@ -1,5 +1,5 @@
-"""voxtext hooks of the speech front end: extractors, normalisers, augmentations and an
-energy voice activity detector.
+"""voxtext hooks of the speech front end: extractors, normalisers, augmentations and voice
+activity detectors (Silero's model, and an energy threshold without a model).
 
 Registering is cheap: the configs live in ``configs.py`` (no torch, numpy or librosa), and each
 factory imports its component module (torch; numpy for the librosa extractors, which import
@@ -21,6 +21,7 @@ from voxtext_features.configs import (
     LibrosaMelConfig,
     LibrosaMfccConfig,
     MfccConfig,
+    SileroVadConfig,
     SpecAugmentConfig,
     SpeedPerturbConfig,
     VolumeConfig,
@@ -91,6 +92,12 @@ def _energy_vad(config: EnergyVadConfig) -> Any:
     from voxtext_features.energy_vad import EnergyVad
 
     return EnergyVad(config)
+
+
+def _silero_vad(config: SileroVadConfig) -> Any:
+    from voxtext_features.silero_vad import SileroVad
+
+    return SileroVad(config)
 
 
 @hookimpl
@@ -164,4 +171,18 @@ def register_voice_activity_detectors(register: Register) -> None:
         _energy_vad,
         config=EnergyVadConfig,
         description="frame RMS level above a dBFS threshold, pauses bridged, regions padded",
+    )
+    register(
+        "silero",
+        _silero_vad,
+        config=SileroVadConfig,
+        description="Silero VAD's speech probability (model from PyPI silero-vad, offline)",
+    )
+    # The detector `voxtext transcribe` and long utterances in `voxtext evaluate` use when
+    # none is named: the core asks for the one registered as "default".
+    register(
+        "default",
+        _silero_vad,
+        config=SileroVadConfig,
+        description="the detector used when none is named: silero",
     )

@@ -116,6 +116,8 @@ class WhisperCT2Recognizer:
         settings.update(
             device=self.device,
             compute_type=self.compute_type,
+            # what CTranslate2 chose for this CPU/GPU ("int8" runs as "int8_float32" on CPU)
+            compute_type_used=self.model.model.compute_type,
             language=self.language,
             **FIXED_OPTIONS,
         )
