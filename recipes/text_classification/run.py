@@ -51,9 +51,32 @@ class Config:
     report: dict[str, Any] = field(default_factory=dict)
 
 
+DATA_FILES = ("train", "dev", "test")
+
+
 def load_config(path: Path, overrides: Sequence[str]) -> Config:
-    values = merge(read_config_file(path), parse_overrides(overrides))
+    """The recipe's config: ``path`` with ``--set`` ``overrides``. Data files given with
+    ``--set data.train=...`` replace the file's ``[corpus]`` (said on stderr); a corpus and
+    data files both in one place are refused, since one would be ignored."""
+    from_file, from_command_line = read_config_file(path), parse_overrides(overrides)
+    values = merge(from_file, from_command_line)
+    given = sorted(set(DATA_FILES) & set(from_command_line.get("data", {})))
+    if given and "corpus" in from_file and "corpus" not in from_command_line:
+        name = from_file["corpus"].get("name", "?")
+        print(
+            f"{path}: using your data.{'/'.join(given)} from --set instead of the config's "
+            f"[corpus] ({name})",
+            file=sys.stderr,
+        )
+        del values["corpus"]
     config = build_config(Config, values, where=str(path))
+    files = [k for k in DATA_FILES if config.data.get(k)]
+    if config.corpus is not None and files:
+        raise SystemExit(
+            f"{path}: both a [corpus] ({config.corpus.get('name')}) and data."
+            f"{'/'.join(files)} are set, and one would be ignored; remove the [corpus] table "
+            "to train on your files, or the data files to use the corpus"
+        )
     if config.corpus is None and not config.data.get("train"):
         raise SystemExit(f"{path}: give a [corpus] or data.train/dev/test files")
     return config

@@ -210,3 +210,25 @@ def test_progress_log_writes_a_line_every_period_and_at_the_end():
         lines[0].startswith("train: 30/100 steps (30 %), 1.00 steps/s") and "eta 1:10" in lines[0]
     )
     assert lines[-1].endswith("loss 0.010")
+
+
+def test_evaluate_sends_long_utterances_down_the_long_audio_path(tones, tmp_path, capsys):
+    long_audio, short_audio = tmp_path / "long.wav", tmp_path / "short.wav"
+    long_said = write_tone_words(long_audio, 120, seed=3)  # ~1.5 min: over the 30 s window
+    short_said = write_tone_words(short_audio, 5, seed=4)
+    rows = [
+        {"id": name, "audio": path.name, "text": " ".join(said), "speaker": "s", "duration": d}
+        for name, path, said, d in (
+            ("long", long_audio, long_said, soundfile.info(str(long_audio)).duration),
+            ("short", short_audio, short_said, soundfile.info(str(short_audio)).duration),
+        )
+    ]
+    manifest = tmp_path / "manifest.jsonl"
+    manifest.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    out = tmp_path / "predictions.jsonl"
+    argv = ["evaluate", "tones", str(manifest), "--out", str(out), "--vad", "energy"]
+    assert cli.main([*argv, "--recognizer-set", "window_seconds=30"]) == 0  # refuses longer
+    predictions = {r["id"]: r for r in map(json.loads, out.open(encoding="utf-8"))}
+    assert predictions["long"]["hyp"] == predictions["long"]["ref"]
+    assert predictions["short"]["hyp"] == predictions["short"]["ref"]
+    assert "cer\t0.0000" in capsys.readouterr().out

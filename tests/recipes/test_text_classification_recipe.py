@@ -96,3 +96,22 @@ def test_recipe_config_builds(path: Path):
             values = {**values, "init_from": "pretrain"}
         config = load_text_config(merge(merge(text, values), {"out_dir": stage, "data": data}))
         assert config.trainer.max_epochs or config.trainer.max_steps
+
+
+def test_data_files_from_the_command_line_replace_the_configs_corpus(tmp_path, capsys):
+    recipe = load_recipe()
+    english = ROOT / "recipes" / "text_classification" / "english.toml"
+    files = [f"data.{split}={tmp_path / split}.csv" for split in ("train", "dev", "test")]
+    cfg = recipe.parse_args(["--config", str(english), *(f"--set={f}" for f in files)])
+    assert cfg.corpus is None and cfg.data["train"] == f"{tmp_path / 'train'}.csv"
+    assert "instead of the config's [corpus]" in capsys.readouterr().err
+
+
+def test_a_corpus_and_data_files_in_one_file_are_refused(tmp_path):
+    recipe = load_recipe()
+    config = tmp_path / "both.toml"
+    english = (ROOT / "recipes" / "text_classification" / "english.toml").read_text()
+    config.write_text(english.replace("[data]", '[data]\ntrain = "mine.csv"', 1))
+    assert "[data]" in english
+    with pytest.raises(SystemExit, match="one would be ignored"):
+        recipe.parse_args(["--config", str(config)])

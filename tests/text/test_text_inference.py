@@ -16,6 +16,7 @@ import torch
 from safetensors.torch import load_file
 from seqeval.metrics import f1_score
 
+from voxtext import cli
 from voxtext.errors import ConfigError, DataError, VoxtextError
 from voxtext.text import TextPredictor, evaluate_file, load_text_config, train
 from voxtext.text.dataset import TaskExample
@@ -291,6 +292,11 @@ def test_the_evaluate_command_scores_a_text_run_through_its_task(
     assert f"accuracy\t{accuracy:.4f}" in printed and accuracy >= 0.9
     assert f"voxtext evaluate: report in {out}/report.md" in printed
     assert len(read_jsonl(out / "predictions.jsonl")) == len(read_jsonl(sentiment_files["test"]))
+    # a file name where the task writes a folder is refused, not silently replaced
+    argv = ["evaluate", str(sentiment_run), str(sentiment_files["test"])]
+    assert cli.main([*argv, "--out", str(tmp_path / "predictions.jsonl")]) == 2
+    assert "writes a folder (predictions.jsonl" in capsys.readouterr().err
+    assert not (tmp_path / "predictions.jsonl").exists()
 
 
 def test_a_text_checkpoint_from_before_tasks_were_recorded_still_evaluates(

@@ -128,7 +128,9 @@ def test_refuses_to_overwrite_a_run(tmp_path: Path) -> None:
         )
 
     make().fit()
-    with pytest.raises(ConfigError, match="already holds a training run.*resume=True"):
+    with pytest.raises(
+        ConfigError, match="already holds a training run.*voxtext train CONFIG --resume"
+    ):
         make().fit()
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +29,22 @@ from voxtext.train.reporting import ProgressLog
 #: still batches inside a call as it likes.
 CHUNK_SECONDS = 600.0
 
-#: Utterances longer than this go through the long-audio path (``long_audio``): cut at pauses
-#: into segments of at most this length, as ``voxtext transcribe`` cuts a file.
-LONG_SECONDS = 30.0
+#: Utterances longer than this are cut as ``voxtext transcribe`` cuts a file, unless the
+#: caller says otherwise (:class:`LongAudio`).
+DEFAULT_LONG_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class LongAudio:
+    """How utterances longer than ``max_seconds`` are decoded: through the long-audio path
+    (``long_audio.transcribe_file``), cut at pauses by ``vad`` (a
+    ``protocols.VoiceActivityDetector``; None: fixed windows overlapping by
+    ``overlap_seconds``) into segments of at most ``max_seconds``, as ``voxtext transcribe``
+    cuts a file."""
+
+    vad: Any | None
+    max_seconds: float = 30.0
+    overlap_seconds: float = 2.0
 
 
 def evaluate_manifest(
@@ -42,6 +56,7 @@ def evaluate_manifest(
     use_groups: bool = True,
     source: Mapping[str, Any] | None = None,
     chunk_seconds: float = CHUNK_SECONDS,
+    long_audio: LongAudio | None = None,
 ) -> list[dict[str, Any]]:
     """Recognise every utterance of ``manifest`` and write the predictions JSONL (``id``,
     ``ref``, ``hyp``, ``speaker``, ``groups``, ``duration``, ``synthetic``, and ``extra`` with
@@ -50,7 +65,9 @@ def evaluate_manifest(
     A loaded checkpoint (``load_recognizer``) is wrapped as a recogniser decoding batches of
     up to ``max_batch_seconds``. Each input carries its manifest groups (oracle conditioning
     of a group-aware model), or none with ``use_groups=False``. ``source`` (JSON-able) says
-    where the recogniser came from, e.g. its registry name and plugin, for the sidecar."""
+    where the recogniser came from, e.g. its registry name and plugin, for the sidecar.
+    ``long_audio``: how utterances too long to decode at once are cut (default: the default
+    detector, 30 s segments)."""
     engine: Recognizer = (
         recognizer.as_recognizer(max_batch_seconds)
         if isinstance(recognizer, CheckpointModel)
@@ -60,7 +77,7 @@ def evaluate_manifest(
     transcripts: list[Transcript] = []
     log = ProgressLog(f"decode {manifest.name}", sum(u.duration for u in utterances))
     for chunk in _chunks(utterances, chunk_seconds):
-        transcripts += _recognise(engine, chunk, use_groups)
+        transcripts += _recognise(engine, chunk, use_groups, long_audio)
         log.update(sum(u.duration for u in utterances[: len(transcripts)]))
     rows = [_row(u, t) for u, t in zip(utterances, transcripts, strict=True)]
     _write_atomically(out, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
@@ -81,19 +98,26 @@ def evaluate_manifest(
 
 
 def _recognise(
-    recognizer: Recognizer, utterances: Sequence[Utterance], use_groups: bool
+    recognizer: Recognizer,
+    utterances: Sequence[Utterance],
+    use_groups: bool,
+    long_audio: LongAudio | None,
 ) -> list[Transcript]:
     """One transcript per utterance: long ones one by one through the long-audio path, the
     others in one call."""
     found: dict[int, Transcript] = {}
     short = []
-    vad = None
     for index, utterance in enumerate(utterances):
-        if utterance.duration > LONG_SECONDS:
-            groups = dict(utterance.groups) if use_groups else {}
-            vad = vad or default_vad()
+        limit = long_audio.max_seconds if long_audio is not None else DEFAULT_LONG_SECONDS
+        if utterance.duration > limit:
+            long_audio = long_audio or LongAudio(default_vad())
             timed = transcribe_file(
-                recognizer, utterance.audio, vad=vad, max_seconds=LONG_SECONDS, groups=groups
+                recognizer,
+                utterance.audio,
+                vad=long_audio.vad,
+                max_seconds=long_audio.max_seconds,
+                overlap_seconds=long_audio.overlap_seconds,
+                groups=dict(utterance.groups) if use_groups else {},
             )
             found[index] = Transcript(timed.text)
         else:

@@ -22,7 +22,13 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from voxtext.commands.transcribe import add_decoder_arguments, open_model
+from voxtext.commands.transcribe import (
+    add_decoder_arguments,
+    add_long_audio_arguments,
+    check_segments,
+    load_vad,
+    open_model,
+)
 
 HELP = "score a model or recogniser on a labelled file (speech manifest or text dataset)"
 DEFAULT_OUT = Path("predictions.jsonl")
@@ -39,9 +45,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--out",
         type=Path,
-        default=DEFAULT_OUT,
-        help="ASR: predictions file (default predictions.jsonl); text: output folder "
-        "(default evaluation/)",
+        help="speech models: the predictions file (default predictions.jsonl); models whose "
+        "task scores files itself (text): the output folder (default: the task's, e.g. "
+        "evaluation/)",
     )
     parser.add_argument(
         "--group",
@@ -69,6 +75,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(predicted: needs a dialect-id head; the predictions keep it under extra), or on none",
     )
     add_decoder_arguments(parser)
+    add_long_audio_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -110,10 +117,15 @@ def _run_task(args: argparse.Namespace, name: str) -> int:
             f"{', '.join(used)}: not for {args.checkpoint}, a '{name}' checkpoint (speech "
             "models only); it decodes the way it was trained"
         )
+    if args.out is not None and args.out.suffix in (".jsonl", ".json"):
+        raise ConfigError(
+            f"--out {args.out}: a '{name}' model writes a folder (predictions.jsonl, "
+            "metrics.json, report.md); give a folder, e.g. --out evaluation/"
+        )
     request = EvaluationRequest(
         checkpoint=Path(args.checkpoint),
         data=args.manifest,
-        out=None if args.out == DEFAULT_OUT else args.out,
+        out=args.out,
         group_by=tuple(args.group),
         ensemble=tuple(args.ensemble),
         head=args.task,
@@ -129,6 +141,9 @@ def _run_task(args: argparse.Namespace, name: str) -> int:
 def _decode(args: argparse.Namespace) -> int:
     """A speech model or registered recogniser decodes the manifest into predictions."""
     from voxtext.asr import evaluate_manifest, identification_accuracy
+    from voxtext.asr.recognition import LongAudio
+
+    check_segments(args)
 
     text_only = [
         flag
@@ -138,12 +153,14 @@ def _decode(args: argparse.Namespace) -> int:
     if text_only:
         raise SystemExit(f"voxtext evaluate: {', '.join(text_only)} works for text models only")
     opened = open_model(args, identify_groups=args.groups == "predicted")
+    out = args.out or DEFAULT_OUT
     rows = evaluate_manifest(
         opened.recognizer,
         args.manifest,
-        args.out,
+        out,
         use_groups=args.groups == "oracle",
         source=opened.source,
+        long_audio=LongAudio(load_vad(args), args.max_segment_seconds, args.overlap_seconds),
     )
     model = opened.checkpoint_model
     if args.groups == "predicted" and model is not None and model.groups is not None:
@@ -151,20 +168,20 @@ def _decode(args: argparse.Namespace) -> int:
         right, counted = identification_accuracy(rows, attribute, model.groups.values[1:])
         if counted:
             print(f"{attribute}_id_accuracy\t{right / counted:.4f}\t({right}/{counted})")
-    return _print_scores(rows, args)
+    return _print_scores(rows, args.group, out)
 
 
-def _print_scores(rows: list[dict[str, Any]], args: argparse.Namespace) -> int:
+def _print_scores(rows: list[dict[str, Any]], group_by: list[str], out: Path) -> int:
     from voxtext.asr.scoring import grouped_error_rates
 
     metrics = grouped_error_rates(
         [r["ref"] for r in rows],
         [r["hyp"] for r in rows],
         [r["groups"] for r in rows],
-        args.group,
+        group_by,
         prefix="",
     )
     for name, value in metrics.items():
         print(f"{name}\t{value:.4f}")
-    print(f"voxtext evaluate: {len(rows)} predictions written to {args.out}")
+    print(f"voxtext evaluate: {len(rows)} predictions written to {out}")
     return 0

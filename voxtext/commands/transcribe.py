@@ -60,6 +60,37 @@ def add_decoder_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_long_audio_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--vad``, ``--vad-set``, ``--max-segment-seconds`` and ``--overlap-seconds`` (shared
+    with ``voxtext evaluate``, which cuts utterances longer than one segment the same way)."""
+    parser.add_argument(
+        "--vad",
+        help="voice activity detector registry name (see `voxtext plugins`) that cuts long "
+        "audio at pauses and skips silence; default: the one registered as `default` "
+        "(Silero VAD, from voxtext-features); none: fixed overlapping windows",
+    )
+    parser.add_argument(
+        "--vad-set",
+        dest="vad_options",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="voice activity detector option, e.g. threshold_db=-35",
+    )
+    parser.add_argument(
+        "--max-segment-seconds",
+        type=float,
+        default=30.0,
+        help="longest segment decoded at once (default 30)",
+    )
+    parser.add_argument(
+        "--overlap-seconds",
+        type=float,
+        default=2.0,
+        help="overlap of fixed windows, where words are merged (default 2)",
+    )
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "checkpoint",
@@ -91,32 +122,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="write one file per audio file here instead of printing (needed for srt/vtt "
         "with several audio files)",
     )
-    parser.add_argument(
-        "--vad",
-        help="voice activity detector registry name (see `voxtext plugins`) that cuts long "
-        "audio at pauses and skips silence; default: the one registered as `default` "
-        "(Silero VAD, from voxtext-features); none: fixed overlapping windows",
-    )
-    parser.add_argument(
-        "--vad-set",
-        dest="vad_options",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="voice activity detector option, e.g. threshold_db=-35",
-    )
-    parser.add_argument(
-        "--max-segment-seconds",
-        type=float,
-        default=30.0,
-        help="longest segment decoded at once (default 30)",
-    )
-    parser.add_argument(
-        "--overlap-seconds",
-        type=float,
-        default=2.0,
-        help="overlap of fixed windows, where words are merged (default 2)",
-    )
+    add_long_audio_arguments(parser)
 
 
 def open_model(args: argparse.Namespace, *, identify_groups: bool = False) -> Opened:
@@ -155,6 +161,13 @@ def check_layout(args: argparse.Namespace) -> None:
             f"--format {args.output_format} with {len(args.audio)} audio files would print "
             "their subtitles into one stream; give --output-dir DIR for one file each"
         )
+    check_segments(args)
+
+
+def check_segments(args: argparse.Namespace) -> None:
+    """``--max-segment-seconds`` and ``--overlap-seconds`` make sense together."""
+    from voxtext.errors import ConfigError
+
     if args.max_segment_seconds <= 0:
         raise ConfigError(f"--max-segment-seconds {args.max_segment_seconds:g} must be > 0")
     if not 0 <= args.overlap_seconds < args.max_segment_seconds / 2:

@@ -342,8 +342,9 @@ class Trainer:
             return latest
         if latest is not None:
             raise ConfigError(
-                f"{self.out_dir} already holds a training run (latest: {latest.name}); pass "
-                "resume=True to continue it, or choose an empty output folder"
+                f"{self.out_dir} already holds a training run (latest: {latest.name}); continue "
+                "it with `voxtext train CONFIG --resume` (resume=True from Python), or choose "
+                "an empty output folder"
             )
         return None
 

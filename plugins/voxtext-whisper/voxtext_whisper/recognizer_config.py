@@ -104,14 +104,15 @@ class TransformersRecognizerConfig:
       ``"en"`` for an English-only one.
     - ``window_seconds``: pad each utterance's log-mel with zeros to this window (30: as
       Whisper and faster-whisper decode); ``None`` encodes the utterance's own frames only.
-    - ``max_new_tokens``: the longest transcript, in tokens; ``max_batch_seconds``: padded
-      audio per batch.
+    - ``max_new_tokens``: the longest transcript of one input, in tokens (Whisper's 448
+      positions hold at most 448 less the prefix; the loop guard caps each input by its
+      length too); ``max_batch_seconds``: padded audio per batch.
     """
 
     path: str = "tiny.en"
     language: str | None = None
     window_seconds: float | None = 30.0
-    max_new_tokens: int = 128
+    max_new_tokens: int = 448
     max_batch_seconds: float = 60.0
 
     def __post_init__(self) -> None:

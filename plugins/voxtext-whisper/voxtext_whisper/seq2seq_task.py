@@ -51,7 +51,9 @@ class Seq2SeqModelConfig:
     ``"en"`` for an English-only one. ``freeze_conv_frontend``: keep the two input
     convolutions fixed; ``freeze_encoder_layers``: also the first N encoder layers;
     ``freeze_decoder``: keep the text decoder fixed (encoder-only adaptation).
-    ``max_new_tokens``: the longest transcript decoding writes, in tokens.
+    ``max_new_tokens``: the longest transcript the dev evaluation writes, in tokens (its
+    utterances are short); a restored run decodes audio of up to 30 s, capped by the loop
+    guard from the audio's length and by the model's 448 positions instead.
     """
 
     path: Path = Path("tiny.en")
@@ -445,6 +447,5 @@ def load_seq2seq(path: Path, *, device: str = "cpu", which: str = "best") -> Seq
             "groups": metadata.get("groups"),
         },
     }
-    return Seq2SeqRecognizer(
-        model, targets, source, max_new_tokens=int(model_config["max_new_tokens"])
-    )
+    room = model.max_target_positions - len(targets.prefix)
+    return Seq2SeqRecognizer(model, targets, source, max_new_tokens=room)
