@@ -145,7 +145,13 @@ def test_a_third_party_task_trains_and_evaluates_through_the_commands(tmp_path, 
         assert "voxtext train: 300 steps" in capsys.readouterr().out
         out = tmp_path / "predictions.jsonl"
         assert cli.main(["evaluate", str(tmp_path / "run"), str(manifest), "--out", str(out)]) == 0
+        capsys.readouterr()
+        # the same run transcribes files through the task's recogniser
+        audio = [str(manifest.parent / r["audio"]) for r in map(json.loads, manifest.open())]
+        assert cli.main(["transcribe", str(tmp_path / "run"), *audio[:3]]) == 0
+        transcribed = [line.split("\t") for line in capsys.readouterr().out.splitlines()]
     rows = [json.loads(line) for line in out.open()]
+    assert transcribed == [[a, r["hyp"]] for a, r in zip(audio[:3], rows[:3], strict=True)]
     assert len(rows) == 16 and all(set(r["hyp"]) <= {"x"} for r in rows)
     # duration fixes the letter count in this corpus, so the fit gets most counts right
     right = sum(len(r["hyp"]) == len(r["ref"]) for r in rows)

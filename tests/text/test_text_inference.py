@@ -295,7 +295,7 @@ def test_the_evaluate_command_scores_a_text_run_through_its_task(
     # a file name where the task writes a folder is refused, not silently replaced
     argv = ["evaluate", str(sentiment_run), str(sentiment_files["test"])]
     assert cli.main([*argv, "--out", str(tmp_path / "predictions.jsonl")]) == 2
-    assert "writes a folder (predictions.jsonl" in capsys.readouterr().err
+    assert "evaluation writes a folder (predictions.jsonl" in capsys.readouterr().err
     assert not (tmp_path / "predictions.jsonl").exists()
 
 

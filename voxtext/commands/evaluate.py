@@ -117,11 +117,6 @@ def _run_task(args: argparse.Namespace, name: str) -> int:
             f"{', '.join(used)}: not for {args.checkpoint}, a '{name}' checkpoint (speech "
             "models only); it decodes the way it was trained"
         )
-    if args.out is not None and args.out.suffix in (".jsonl", ".json"):
-        raise ConfigError(
-            f"--out {args.out}: a '{name}' model writes a folder (predictions.jsonl, "
-            "metrics.json, report.md); give a folder, e.g. --out evaluation/"
-        )
     request = EvaluationRequest(
         checkpoint=Path(args.checkpoint),
         data=args.manifest,

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from voxtext.errors import ConfigError
 from voxtext.protocols import EvaluationRequest, EvaluationResult
 
 #: The head of each task kind when its table names none (the heads of this plugin).
@@ -58,6 +59,11 @@ class TextTask:
         predictor = TextPredictor.load(paths, device=request.device)
         recorded = predictor.members[0].metadata.get("config", {}).get("evaluator")
         out = request.out or DEFAULT_OUT
+        if out.suffix in (".jsonl", ".json", ".csv"):
+            raise ConfigError(
+                f"--out {out}: a text model's evaluation writes a folder (predictions.jsonl, "
+                "metrics.json, report.md); give a folder, e.g. --out evaluation/"
+            )
         result = evaluate_file(
             predictor,
             request.data,
