@@ -137,15 +137,7 @@ def transcribe_long(
     group-aware model; ``progress(seconds)`` is called with the seconds of the file read so
     far as decoding moves on."""
     rate = recognizer.sample_rate
-    if audio_info(path).duration <= max_seconds:
-        vad = None  # one window holds it all: decoded whole, as evaluate decodes utterances
-    segments = segment_stream(
-        _counted(read_audio_blocks(path, rate, BLOCK_SECONDS), rate, progress),
-        rate,
-        vad,
-        max_seconds=max_seconds,
-        overlap_seconds=overlap_seconds,
-    )
+    segments = file_segments(path, rate, vad, max_seconds, overlap_seconds, progress)
     tokens: list[TimedUnit] = []
     breaks: list[int] = []
     owned_until, previous_end = 0.0, 0
@@ -177,6 +169,29 @@ def release_free_memory() -> None:
     trim = _malloc_trim()
     if trim is not None:
         trim(0)
+
+
+def file_segments(
+    path: Path,
+    rate: int,
+    vad: Any | None,
+    max_seconds: float,
+    overlap_seconds: float,
+    progress: Callable[[float], None] | None,
+) -> Iterator[Segment]:
+    """The segments of the audio file at ``path`` read at ``rate`` (see the module
+    docstring): a file no longer than ``max_seconds`` is one segment, decoded whole as
+    ``voxtext evaluate`` decodes an utterance; ``progress(seconds)`` reports the seconds
+    read."""
+    if audio_info(path).duration <= max_seconds:
+        vad = None
+    return segment_stream(
+        _counted(read_audio_blocks(path, rate, BLOCK_SECONDS), rate, progress),
+        rate,
+        vad,
+        max_seconds=max_seconds,
+        overlap_seconds=overlap_seconds,
+    )
 
 
 def _middle(unit: TimedUnit) -> float:
@@ -271,8 +286,6 @@ def transcribe_file(
     segments decoded in batches of up to ``max_batch_seconds`` through ``transcribe`` and
     joined, with each segment's time span. ``groups``: the speaker's group attributes for a
     recogniser that conditions on them; ``progress(seconds)`` reports the seconds read."""
-    if audio_info(path).duration <= max_seconds:
-        vad = None  # one window holds it all: decoded whole, as evaluate decodes utterances
     if isinstance(recognizer, FileTranscriber):
         return recognizer.transcribe_file(
             path,
@@ -283,13 +296,7 @@ def transcribe_file(
             progress=progress,
         )
     rate = int(recognizer.sample_rate)
-    segments = segment_stream(
-        _counted(read_audio_blocks(path, rate, BLOCK_SECONDS), rate, progress),
-        rate,
-        vad,
-        max_seconds=max_seconds,
-        overlap_seconds=overlap_seconds,
-    )
+    segments = file_segments(path, rate, vad, max_seconds, overlap_seconds, progress)
     packed = pack_segments(segments, round(max_seconds * rate), round(PACK_GAP_SECONDS * rate))
     # Per segment only its file span and text units are kept: memory holds no audio but the
     # batch being decoded.

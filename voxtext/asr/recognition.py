@@ -76,9 +76,11 @@ def evaluate_manifest(
     utterances = read_manifest(manifest)
     transcripts: list[Transcript] = []
     log = ProgressLog(f"decode {manifest.name}", sum(u.duration for u in utterances))
+    decoded_seconds = 0.0
     for chunk in _chunks(utterances, chunk_seconds):
         transcripts += _recognise(engine, chunk, use_groups, long_audio)
-        log.update(sum(u.duration for u in utterances[: len(transcripts)]))
+        decoded_seconds += sum(u.duration for u in chunk)
+        log.update(decoded_seconds)
     rows = [_row(u, t) for u, t in zip(utterances, transcripts, strict=True)]
     _write_atomically(out, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
     metadata = {
