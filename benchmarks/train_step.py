@@ -81,8 +81,8 @@ def make_batch() -> dict[str, Any]:
 def build_voxtext(dialect: bool) -> tuple[nn.Module, Any]:
     """The recipe's model; with ``dialect`` the group modules and the group-DRO loss."""
     from voxtext.asr.assembly import assemble
-    from voxtext.asr.groups import GroupVocabulary, build_strategies, combined_group_loss
     from voxtext.components import ComponentSpec
+    from voxtext.speech.groups import GroupVocabulary, build_strategies, combined_group_loss
 
     torch.manual_seed(0)
     vocabulary = GroupVocabulary("dialect", ("unknown", *(f"d{i}" for i in range(DIALECTS))))

@@ -25,10 +25,10 @@ from typing import Any
 
 import torch
 
-from voxtext.asr.scoring import error_rate
 from voxtext.data.audio import load_audio
 from voxtext.data.manifest import read_manifest
 from voxtext.protocols import RecognitionInput
+from voxtext.speech.scoring import error_rate
 
 
 def main() -> None:

@@ -23,7 +23,7 @@ CORE_TASKS = frozenset({"asr", "text-classification", "token-classification", "m
 #: Registered names that are also ordinary words of an API the core uses, per core file.
 COINCIDENCES = {
     ("default", "voxtext/cli.py"): "warnings.simplefilter's action",
-    ("char", "voxtext/asr/scoring.py"): "the CER scoring unit",
+    ("char", "voxtext/speech/scoring.py"): "the CER scoring unit",
     ("none", "voxtext/asr/losses.py"): "torch's reduction='none'",
     ("none", "voxtext/text/losses.py"): "torch's reduction='none'",
     ("none", "voxtext/commands/evaluate.py"): "the --groups none choice",

@@ -17,9 +17,9 @@ import voxtext
 from voxtext import cli
 from voxtext.asr import evaluate_manifest, load_recognizer, train
 from voxtext.asr.decoding import decode_files, identify_groups
-from voxtext.asr.scoring import grouped_error_rates
 from voxtext.data.manifest import read_manifest
 from voxtext.errors import VoxtextError
+from voxtext.speech.scoring import grouped_error_rates
 from voxtext.testing import write_tone_corpus
 from voxtext.train import load_checkpoint
 from voxtext.train.checkpoint import checkpoint_folder, load_trainer_state, write_pointer

@@ -10,18 +10,18 @@ import pytest
 import torch
 
 from voxtext.asr import load_asr_config
-from voxtext.asr.dataset import UtteranceDataset, collate
-from voxtext.asr.groups import (
+from voxtext.components import ComponentSpec
+from voxtext.data.manifest import read_manifest
+from voxtext.errors import ConfigError
+from voxtext.protocols import GroupContext
+from voxtext.speech.dataset import UtteranceDataset, collate
+from voxtext.speech.groups import (
     GroupVocabulary,
     build_strategies,
     combined_group_loss,
     combined_sampling_weights,
 )
-from voxtext.asr.scoring import grouped_error_rates
-from voxtext.components import ComponentSpec
-from voxtext.data.manifest import read_manifest
-from voxtext.errors import ConfigError
-from voxtext.protocols import GroupContext
+from voxtext.speech.scoring import grouped_error_rates
 from voxtext.testing import write_tone_corpus
 
 BASE = {

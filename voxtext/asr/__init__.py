@@ -3,8 +3,8 @@ training on the core trainer, and inference (transcribe, evaluate) from a checkp
 
     from voxtext.asr import ASRConfig, train, load_recognizer
 
-The names load on first use, so ``voxtext.asr.scoring`` (the error rates the fairness report
-shares with dev selection) imports without torch.
+It builds on the task-agnostic speech kit (``voxtext.speech``: data, group plans, dev
+scoring). The names load on first use.
 """
 
 from __future__ import annotations

@@ -8,18 +8,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from voxtext.asr.groups import (
+from voxtext.asr.model import CTCModel
+from voxtext.components import ComponentSpec, Provenance, build_component, rebuild_component
+from voxtext.errors import ConfigError
+from voxtext.plugins import registry
+from voxtext.protocols import GroupContext
+from voxtext.speech.groups import (
     GroupVocabulary,
     Strategy,
     build_group_modules,
     group_context,
     rebuild_group_modules,
 )
-from voxtext.asr.model import CTCModel
-from voxtext.components import ComponentSpec, Provenance, build_component, rebuild_component
-from voxtext.errors import ConfigError
-from voxtext.plugins import registry
-from voxtext.protocols import GroupContext
 
 #: The augmentation domains a CTC model applies (``protocols.Augmentation``); a text
 #: augmentation (``protocols.TextAugmentation``) is refused rather than silently unused.

@@ -14,54 +14,8 @@ from typing import Any
 from voxtext.components import ComponentSpec
 from voxtext.config import build_config, merge, parse_overrides, read_config_file
 from voxtext.errors import ConfigError
+from voxtext.speech.config import DataConfig, GroupedRun
 from voxtext.train.config import TrainerConfig
-
-
-@dataclass(frozen=True)
-class DataConfig:
-    """Manifests (JSONL, see ``voxtext.data``) and how they are batched.
-
-    Utterances shorter than ``min_duration`` or longer than ``max_duration`` seconds are left
-    out of training and listed in ``<out_dir>/dropped.jsonl``. ``max_batch_seconds`` bounds the
-    padded audio of one batch (dynamic batching with length buckets).
-    """
-
-    train: Path
-    dev: Path | None = None
-    sample_rate: int = 16000
-    min_duration: float = 0.1
-    max_duration: float = 30.0
-    max_batch_seconds: float = 120.0
-    max_batch_size: int | None = None
-    num_workers: int = 0
-    group_by: tuple[str, ...] = ()
-
-    def __post_init__(self) -> None:
-        if self.sample_rate <= 0 or self.max_batch_seconds <= 0:
-            raise ValueError("sample_rate and max_batch_seconds must be positive")
-        if not 0 <= self.min_duration < self.max_duration:
-            raise ValueError("need 0 <= min_duration < max_duration")
-
-
-class GroupedRun:
-    """What an ASR-like config with ``data`` (a :class:`DataConfig`), ``group_attribute`` and
-    ``strategies`` fields derives from them (the ``asr`` and ``whisper-seq2seq`` tasks)."""
-
-    data: DataConfig
-    group_attribute: str | None
-    strategies: tuple[Mapping[str, Any], ...]
-
-    def strategy_specs(self) -> list[ComponentSpec]:
-        return [
-            ComponentSpec.parse(s, where=f"strategies[{i}]") for i, s in enumerate(self.strategies)
-        ]
-
-    def evaluation_groups(self) -> tuple[str, ...]:
-        """``data.group_by`` with the ``group_attribute`` first (when it is set)."""
-        if self.group_attribute is None:
-            return self.data.group_by
-        rest = tuple(a for a in self.data.group_by if a != self.group_attribute)
-        return (self.group_attribute, *rest)
 
 
 @dataclass(frozen=True)
@@ -124,12 +78,5 @@ def load_asr_config(
     if config.normalizer is not None:
         config.spec("normalizer")
     config.augmentation_specs()
-    config.strategy_specs()
-    if config.group_attribute is not None and not config.group_attribute.strip():
-        raise ConfigError(f"{where}: group_attribute is empty; name a manifest group or drop it")
-    if config.strategies and not config.group_attribute:
-        raise ConfigError(
-            f"{where}: strategies need a group_attribute naming the manifest group they work "
-            'on (e.g. group_attribute = "dialect")'
-        )
+    config.check_groups(where)
     return config

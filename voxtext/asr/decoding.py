@@ -3,14 +3,14 @@ similar length (little padding), returning texts in the input order."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from voxtext.data.audio import collate_waveforms, load_audio
-from voxtext.data.batching import length_sorted_batches
+from voxtext.data.audio import load_audio
+from voxtext.speech.decoding import eval_batches
 
 
 def decode_files(
@@ -57,25 +57,6 @@ def decode_waveforms(
         for index, best in zip(batch, hypotheses, strict=True):
             texts[index] = best[0].text
     return texts
-
-
-def eval_batches(
-    model: torch.nn.Module,
-    waveform: Callable[[int], torch.Tensor],
-    durations: Sequence[float],
-    max_batch_seconds: float,
-) -> Iterator[tuple[list[int], torch.Tensor, torch.Tensor, torch.device]]:
-    """(indices, padded waveforms and lengths on the model's device, device) per batch of
-    similar length, the model in eval mode meanwhile (its mode restored after)."""
-    device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    try:
-        for batch in length_sorted_batches(durations, max_padded=max_batch_seconds):
-            waveforms, lengths = collate_waveforms([waveform(i) for i in batch])
-            yield batch, waveforms.to(device), lengths.to(device), device
-    finally:
-        model.train(was_training)
 
 
 def identify_groups(

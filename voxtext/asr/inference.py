@@ -14,13 +14,14 @@ import torch
 from voxtext.asr.alignment import TimedTranscript
 from voxtext.asr.assembly import decoder_for, reassemble
 from voxtext.asr.decoding import decode_files, decode_waveforms, identify_waveform_groups
-from voxtext.asr.groups import UNKNOWN_ID, GroupVocabulary
 from voxtext.asr.long_audio import transcribe_long
 from voxtext.asr.model import CTCModel
 from voxtext.components import ComponentSpec, Provenance, rebuild_component
 from voxtext.data.audio import audio_info
 from voxtext.errors import VoxtextError
 from voxtext.protocols import RecognitionInput, Transcript
+from voxtext.speech.decoding import input_waveforms
+from voxtext.speech.groups import UNKNOWN_ID, GroupVocabulary
 from voxtext.train.checkpoint import load_format_checkpoint
 
 if TYPE_CHECKING:
@@ -262,18 +263,3 @@ class CheckpointRecognizer:
                 "groups_from": "identified from audio" if self.identify_groups else "inputs",
             },
         }
-
-
-def input_waveforms(items: Sequence[RecognitionInput], sample_rate: int) -> list[torch.Tensor]:
-    """Each input's samples as float32 ``(samples,)`` at ``sample_rate`` (resampled with
-    torchaudio's band-limited resampler where the input has another rate)."""
-    import numpy as np
-    import torchaudio.functional
-
-    waveforms = []
-    for item in items:
-        waveform = torch.from_numpy(np.asarray(item.waveform, dtype=np.float32))
-        if item.sample_rate != sample_rate:
-            waveform = torchaudio.functional.resample(waveform, item.sample_rate, sample_rate)
-        waveforms.append(waveform)
-    return waveforms

@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from voxtext.protocols import GroupLoss
+from voxtext.speech.groups import reduce_per_utterance
 from voxtext.train import LossFn, LossOutput, float32_loss
 
 
@@ -36,7 +37,7 @@ def ctc_loss(
 
 
 def group_aware_loss(group_loss: GroupLoss | None) -> LossFn:
-    """The loss for a model with group ids (see ``voxtext.asr.groups``).
+    """The loss for a model with group ids (see ``voxtext.speech.groups``).
 
     Without ``group_loss`` the CTC part is the plain per-token mean (units: target tokens);
     with one, it is ``group_loss``'s value per utterance (units: utterances). A group module's
@@ -70,23 +71,6 @@ def group_aware_loss(group_loss: GroupLoss | None) -> LossFn:
         return LossOutput(loss_sum=loss_sum, units=units, stats=stats)
 
     return loss_fn
-
-
-def reduce_per_utterance(
-    per_utterance: torch.Tensor,
-    target_lengths: torch.Tensor,
-    group_ids: torch.Tensor,
-    group_loss: GroupLoss | None,
-) -> tuple[torch.Tensor, int, dict[str, float]]:
-    """A batch's loss sum, its units and stats from float32 per-utterance losses (each summed
-    over the utterance's ``target_lengths`` tokens): without ``group_loss`` the plain sum over
-    tokens (units: target tokens); with one, its value per utterance (units: utterances).
-    Any sequence loss (CTC, attention-decoder cross-entropy) goes through here."""
-    if group_loss is None:
-        return per_utterance.sum(), int(target_lengths.sum()), {}
-    value, stats = group_loss(per_utterance, target_lengths, group_ids)
-    units = int(per_utterance.shape[0])
-    return value * units, units, dict(stats)
 
 
 def _too_short(out_lengths: torch.Tensor, target_lengths: torch.Tensor) -> float:

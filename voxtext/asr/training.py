@@ -1,43 +1,31 @@
 """``train(config)``: read and filter the manifests, fit the tokenizer and the feature
-normaliser, assemble the model and run the core trainer with dev evaluation per group."""
+normaliser, assemble the model and run the core trainer with dev evaluation per group
+(the data, group plan and dev scoring come from the speech kit, ``voxtext.speech``)."""
 
 from __future__ import annotations
 
-import dataclasses
-import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 
-import voxtext
-from voxtext.asr.assembly import Assembled, assemble, decoder_for, with_defaults
+from voxtext.asr.assembly import assemble, decoder_for, with_defaults
 from voxtext.asr.config import ASRConfig
-from voxtext.asr.dataset import UtteranceDataset, collate
 from voxtext.asr.decoding import auxiliary_metrics, decode_files
-from voxtext.asr.groups import (
-    GroupVocabulary,
-    Strategy,
-    build_strategies,
-    combined_group_loss,
-    combined_sampling_weights,
-)
 from voxtext.asr.inference import FORMAT
 from voxtext.asr.losses import ctc_loss, group_aware_loss
-from voxtext.asr.scoring import grouped_error_rates
 from voxtext.components import build_component
 from voxtext.config import plain, to_dict
-from voxtext.data.manifest import Utterance, read_manifest
-from voxtext.data.summary import summarise
-from voxtext.train import (
-    DurationBatchSampler,
-    LossFn,
-    SampledBatches,
-    Trainer,
-    filter_by_length,
+from voxtext.data.manifest import Utterance
+from voxtext.speech.dataset import (
+    UtteranceDataset,
+    collate,
+    training_composition,
+    training_utterances,
 )
-from voxtext.train.distributed import current_rank_and_world
+from voxtext.speech.evaluation import dev_evaluator
+from voxtext.speech.groups import GroupVocabulary, build_strategies, plan_groups
+from voxtext.train import DurationBatchSampler, SampledBatches, Trainer
 from voxtext.train.trainer import TrainResult
 
 #: Tokenizer config fields that say where its vocabulary comes from (protocols.Tokenizer);
@@ -53,11 +41,7 @@ def train(config: ASRConfig, *, resume: bool = False) -> TrainResult:
     if not TOKENIZER_SOURCES & set(tokenizer_spec.options):  # learn from the transcripts
         tokenizer_spec = with_defaults(tokenizer_spec, texts=tuple(u.text for u in utterances))
     tokenizer, tokenizer_record = build_component("tokenizers", tokenizer_spec, where="tokenizer")
-    vocabulary = (
-        GroupVocabulary.from_groups(config.group_attribute, [u.groups for u in utterances])
-        if config.group_attribute is not None
-        else None
-    )
+    vocabulary = GroupVocabulary.of_run(config.group_attribute, [u.groups for u in utterances])
     strategies = build_strategies(config.strategy_specs())
     assembled = assemble(
         features=config.spec("features"),
@@ -87,9 +71,15 @@ def train(config: ASRConfig, *, resume: bool = False) -> TrainResult:
         "vocab_size": int(tokenizer.vocab_size),
         "training_data": training_composition(utterances, config.evaluation_groups()),
     }
-    plan = _group_plan(vocabulary, strategies, assembled, dataset)
-    if plan.metadata is not None:
-        metadata["groups"] = plan.metadata
+    plan = plan_groups(
+        vocabulary,
+        strategies,
+        assembled.group_context,
+        dataset.group_ids,
+        assembled.group_module_roles,
+    )
+    if plan.vocabulary is not None:
+        metadata["groups"] = plan.metadata()
     sampler = DurationBatchSampler(
         [u.duration for u in utterances],
         config.data.max_batch_seconds,
@@ -99,14 +89,13 @@ def train(config: ASRConfig, *, resume: bool = False) -> TrainResult:
         ids=[u.id for u in utterances],
     )
     batches = SampledBatches(dataset, sampler, collate, num_workers=config.data.num_workers)
-    evaluate = _dev_evaluator(config, decoder, vocabulary) if config.data.dev is not None else None
     trainer = Trainer(
         config.trainer,
         model,
-        plan.loss_fn,
+        group_aware_loss(plan.group_loss) if plan.vocabulary is not None else ctc_loss,
         batches,
         config.out_dir,
-        evaluate=evaluate,
+        evaluate=_dev_evaluator(config, decoder, vocabulary),
         metadata=metadata,
         extra_state=plan.extra_state,
         # precision "auto" may pick bf16 on CPUs with native bf16: it reached fp32's dev CER
@@ -114,72 +103,6 @@ def train(config: ASRConfig, *, resume: bool = False) -> TrainResult:
         cpu_bf16=True,
     )
     return trainer.fit(resume=resume)
-
-
-@dataclass
-class _GroupPlan:
-    """What group-aware training changes: the loss, the sampling weights, state to resume
-    (the group loss's weights) and the checkpoint's ``groups`` metadata."""
-
-    loss_fn: LossFn = ctc_loss
-    weights: list[float] | None = None
-    extra_state: dict[str, Any] = field(default_factory=dict)
-    metadata: dict[str, Any] | None = None
-
-
-def _group_plan(
-    vocabulary: GroupVocabulary | None,
-    strategies: list[Strategy],
-    assembled: Assembled,
-    dataset: UtteranceDataset,
-) -> _GroupPlan:
-    """The strategies' sampling weights (one per training utterance) and group loss."""
-    if vocabulary is None:
-        return _GroupPlan()
-    context = assembled.group_context
-    assert context is not None, "assemble() builds the group context when given groups"
-    group_loss = combined_group_loss(strategies, context)
-    return _GroupPlan(
-        loss_fn=group_aware_loss(group_loss),
-        weights=combined_sampling_weights(strategies, dataset.group_ids, context),
-        extra_state={"group_loss": group_loss} if group_loss is not None else {},
-        metadata={**vocabulary.to_dict(), "module_roles": assembled.group_module_roles},
-    )
-
-
-def training_composition(
-    utterances: Sequence[Utterance], attributes: Sequence[str]
-) -> list[dict[str, Any]]:
-    """Utterances, hours and speakers per value of each group attribute the training data
-    has: what a checkpoint's model card shows as its training data."""
-    present = [a for a in attributes if any(a in u.groups for u in utterances)]
-    return [dataclasses.asdict(row) for row in summarise(utterances, present).rows]
-
-
-def training_utterances(config: ASRConfig) -> list[Utterance]:
-    """The train manifest minus utterances outside the duration limits, written to
-    ``dropped.jsonl`` (and counted on stderr) so nothing disappears silently."""
-    utterances = read_manifest(config.data.train)
-    result = filter_by_length(
-        [u.duration for u in utterances],
-        config.data.min_duration,
-        config.data.max_duration,
-        ids=[u.id for u in utterances],
-    )
-    rank, _ = current_rank_and_world()
-    if result.dropped and rank == 0:
-        config.out_dir.mkdir(parents=True, exist_ok=True)
-        with (config.out_dir / "dropped.jsonl").open("w", encoding="utf-8") as f:
-            for item in result.dropped:
-                f.write(
-                    json.dumps({"id": item.item_id, "reason": item.reason, "detail": item.detail})
-                    + "\n"
-                )
-        print(
-            f"voxtext train: left out {len(result.dropped)} of {len(utterances)} training "
-            f"utterances by duration {result.summary()}; see {config.out_dir}/dropped.jsonl"
-        )
-    return [utterances[i] for i in result.kept]
 
 
 @torch.no_grad()
@@ -196,49 +119,38 @@ def _fit_normalizer(model: Any, dataset: UtteranceDataset, config: ASRConfig) ->
 
 
 def _dev_evaluator(config: ASRConfig, decoder: Any, vocabulary: GroupVocabulary | None) -> Any:
-    """Dev CER overall and per group (``group_by`` plus the ``group_attribute``, whose worst
-    group is ``dev_worst_cer``), decoded with each utterance's group id; plus the group
-    modules' auxiliary metrics (``dev_dialect_id_acc``) with the groups hidden."""
-    assert config.data.dev is not None
-    dev = read_manifest(config.data.dev)
-    references = [u.text for u in dev]
-    groups = [u.groups for u in dev]
-    group_ids = vocabulary.ids_of(groups) if vocabulary is not None else None
-    normalise = text_normalizer(config)
-    paths, durations = [u.audio for u in dev], [u.duration for u in dev]
+    """The speech kit's dev evaluator, decoding each utterance with its group id; plus the
+    group modules' auxiliary metrics (``dev_dialect_id_acc``) with the groups hidden."""
     rate, max_seconds = config.data.sample_rate, config.data.max_batch_seconds
 
-    def evaluate(model: torch.nn.Module) -> dict[str, float]:
-        hypotheses = decode_files(
+    def group_ids(dev: Sequence[Utterance]) -> list[int] | None:
+        return vocabulary.ids_of([u.groups for u in dev]) if vocabulary is not None else None
+
+    def transcribe(model: torch.nn.Module, dev: Sequence[Utterance]) -> list[str]:
+        return decode_files(
             model,
             decoder,
-            paths,
-            durations,
+            [u.audio for u in dev],
+            [u.duration for u in dev],
             sample_rate=rate,
             max_batch_seconds=max_seconds,
-            group_ids=group_ids,
+            group_ids=group_ids(dev),
         )
-        metrics = grouped_error_rates(
-            [normalise(r) for r in references],
-            [normalise(h) for h in hypotheses],
-            groups,
-            config.evaluation_groups(),
-            worst_of=config.group_attribute,
+
+    def more(model: torch.nn.Module, dev: Sequence[Utterance]) -> dict[str, float]:
+        ids = group_ids(dev)
+        if ids is None or len(getattr(model, "group_modules", ())) == 0:
+            return {}
+        return auxiliary_metrics(
+            model,
+            [u.audio for u in dev],
+            [u.duration for u in dev],
+            ids,
+            sample_rate=rate,
+            max_batch_seconds=max_seconds,
         )
-        if group_ids is not None and len(getattr(model, "group_modules", ())) > 0:
-            extra = auxiliary_metrics(
-                model, paths, durations, group_ids, sample_rate=rate, max_batch_seconds=max_seconds
-            )
-            metrics.update({f"dev_{name}": value for name, value in extra.items()})
-        return metrics
 
-    return evaluate
-
-
-def text_normalizer(config: ASRConfig) -> Any:
-    if config.text_normalizer is None:
-        return lambda text: text
-    return voxtext.registry("text_normalizers").create(config.text_normalizer)
+    return dev_evaluator(config, transcribe, more)
 
 
 def _tensors_to_lists(state: Mapping[str, Any]) -> dict[str, Any]:

@@ -167,7 +167,7 @@ def _decode(args: argparse.Namespace) -> int:
 
 
 def _print_scores(rows: list[dict[str, Any]], group_by: list[str], out: Path) -> int:
-    from voxtext.asr.scoring import grouped_error_rates
+    from voxtext.speech.scoring import grouped_error_rates
 
     metrics = grouped_error_rates(
         [r["ref"] for r in rows],

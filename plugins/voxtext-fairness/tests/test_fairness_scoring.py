@@ -8,7 +8,7 @@ import json
 import pytest
 
 import voxtext
-from voxtext.asr.scoring import error_rate, grouped_error_rates
+from voxtext.speech.scoring import error_rate, grouped_error_rates
 
 
 def _report(records, **options):

@@ -1,6 +1,6 @@
 """Scoring types of the fairness report: units, per-utterance counts and alignments.
 
-The counting itself is voxtext's own (:mod:`voxtext.asr.scoring`, on jiwer's alignment), the
+The counting itself is voxtext's own (:mod:`voxtext.speech.scoring`, on jiwer's alignment), the
 one that selects checkpoints on dev, so a report's CER is the dev CER of the same predictions
 by construction. Here: which unit a corpus is scored in, and the scored predictions.
 """
@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from voxtext.asr.scoring import METRIC_NAMES, Alignment, ErrorCounts, Unit, align, count_errors
+from voxtext.speech.scoring import METRIC_NAMES, Alignment, ErrorCounts, Unit, align, count_errors
 from voxtext_fairness.records import Prediction
 
 __all__ = [

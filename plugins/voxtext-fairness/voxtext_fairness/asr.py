@@ -245,7 +245,7 @@ class AsrGroupErrors:
             "multiple_testing": "Holm, within each family: the group tests of each table, "
             "and each paired comparison's group and gap tests together",
             "reference": config.reference,
-            "alignment": "jiwer, through voxtext.asr.scoring (the dev-selection scorer)",
+            "alignment": "jiwer, through voxtext.speech.scoring (the dev-selection scorer)",
         }
 
 

@@ -9,11 +9,11 @@ from torch import nn
 from voxtext_groups.dialect_id import masked_mean
 
 from voxtext.asr.assembly import assemble
-from voxtext.asr.groups import GroupVocabulary, build_strategies
 from voxtext.asr.model import CTCModel
 from voxtext.components import ComponentSpec
 from voxtext.errors import ConfigError
 from voxtext.protocols import GroupContext, GroupModule
+from voxtext.speech.groups import GroupVocabulary, build_strategies
 
 VOCABULARY = GroupVocabulary("dialect", ("<unknown>", "north", "south", "west"))
 ENCODER = {"d_model": 32, "num_heads": 4, "ffn_dim": 64, "num_layers": 2, "subsampling": 4}

@@ -6,6 +6,6 @@
 - ``dialect-adapters``: per-dialect residual bottleneck adapters on a shared encoder;
 - ``group-dro``: a CTC-aware group-DRO loss with smoothed exponentiated-gradient weights.
 
-An ASR config combines them by name; see ``voxtext.asr.groups`` and
+An ASR config combines them by name; see ``voxtext.speech.groups`` and
 ``voxtext.protocols.GroupStrategy``.
 """

@@ -17,10 +17,10 @@ from voxtext_whisper.recognizer_config import RecognizerConfig
 import voxtext
 from voxtext import cli
 from voxtext.asr import metadata_path
-from voxtext.asr.scoring import error_rate
 from voxtext.errors import ConfigError
 from voxtext.protocols import RecognitionInput
 from voxtext.protocols import Recognizer as RecognizerProtocol
+from voxtext.speech.scoring import error_rate
 
 SENTENCES = {
     "fox": "The quick brown fox jumps over the lazy dog.",

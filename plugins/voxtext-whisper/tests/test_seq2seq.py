@@ -222,7 +222,7 @@ def test_config_errors_say_what_to_do(tiny_hf: Path, tmp_path: Path) -> None:
         "group_attribute": "dialect",
         "strategies": [{"name": "dialect-adapters"}],
     }
-    with pytest.raises(ConfigError, match="model modules .* need the 'asr' task"):
+    with pytest.raises(ConfigError, match="model modules .* need a model that reads groups"):
         task.train(task.load_config(adapters, "x"))
     with pytest.raises(ConfigError, match="English-only Whisper; language must be 'en'"):
         build_seq2seq(tiny_hf, language="zh")

@@ -10,9 +10,10 @@ A config (``task = "whisper-seq2seq"``)::
     group_attribute = "dialect"         # optional: per-dialect dev CER, group strategies
     strategies = [{ name = "balanced-sampling", alpha = 0.5 }, { name = "group-dro" }]
 
-It shares the ASR task's data handling (manifests, duration filter, dynamic batches, group
-ids), group strategies that sample or reweight (model modules such as adapters need the
-``asr`` task's CTC model), dev scoring and the core ``Trainer``. A checkpoint holds the whole
+It builds on the core speech kit (``voxtext.speech``): data handling (manifests, duration
+filter, dynamic batches, group ids), group strategies that sample or reweight (model modules
+such as adapters need a model that reads groups, like the CTC task's), dev scoring and the
+core ``Trainer``. A checkpoint holds the whole
 model's weights plus, in its metadata, the pretrained model it started from; restoring it
 rebuilds that architecture and loads the fine-tuned weights.
 """
@@ -27,13 +28,15 @@ from typing import TYPE_CHECKING, Any
 import torch
 import torch.nn.functional as F
 
-from voxtext.asr.config import DataConfig, GroupedRun
 from voxtext.config import build_config, to_dict
 from voxtext.errors import ConfigError, VoxtextError
 from voxtext.protocols import RecognitionInput, Transcript
+from voxtext.speech.config import DataConfig, GroupedRun
 from voxtext.train import LossOutput, TrainerConfig, float32_loss
 
 if TYPE_CHECKING:
+    from voxtext.data.manifest import Utterance
+    from voxtext.train.checkpoint import Which
     from voxtext_whisper.guard import Decoded
 
 TASK = "whisper-seq2seq"
@@ -99,12 +102,7 @@ class WhisperSeq2SeqTask:
                 f"{where}: data.sample_rate is {config.data.sample_rate}, but Whisper's front end "
                 f"reads {SAMPLE_RATE} Hz; leave it unset (audio is resampled when read)"
             )
-        config.strategy_specs()
-        if config.strategies and not config.group_attribute:
-            raise ConfigError(
-                f"{where}: strategies need a group_attribute naming the manifest group they "
-                'work on (e.g. group_attribute = "dialect")'
-            )
+        config.check_groups(where)
         return config
 
     def train(self, config: Seq2SeqConfig, *, resume: bool = False) -> Any:
@@ -124,8 +122,8 @@ def seq2seq_loss(
 ) -> Callable[[torch.nn.Module, Mapping[str, Any], torch.Generator], LossOutput]:
     """Teacher-forced cross-entropy over each utterance's text tokens and end of text (the
     fixed prefix is given, not predicted), summed per utterance; then the plain per-token
-    mean, or a strategy's group loss (``voxtext.asr.losses.reduce_per_utterance``)."""
-    from voxtext.asr.losses import reduce_per_utterance
+    mean, or a strategy's group loss (``voxtext.speech.groups.reduce_per_utterance``)."""
+    from voxtext.speech.groups import reduce_per_utterance
 
     def loss_fn(
         model: torch.nn.Module, batch: Mapping[str, Any], generator: torch.Generator
@@ -180,7 +178,7 @@ def transcribe_waveforms(
     """Hypotheses of utterances given by ``waveform(i)``, batched by length, decoded with
     the loop guards of ``voxtext_whisper.guard`` (``guard=False``: plain greedy). With a
     ``window`` (log-mel frames) each is padded to it, as Whisper decodes (3000: 30 s)."""
-    from voxtext.asr.decoding import eval_batches
+    from voxtext.speech.decoding import eval_batches
     from voxtext_whisper.guard import decode_guarded
 
     found: list[Decoded | None] = [None] * len(durations)
@@ -202,21 +200,25 @@ def transcribe_waveforms(
 def train(config: Seq2SeqConfig, *, resume: bool = False) -> Any:
     """Fine-tune the pretrained Whisper ``config.model`` names; checkpoints go to
     ``config.out_dir``."""
-    from voxtext.asr.dataset import UtteranceDataset, collate
-    from voxtext.asr.groups import (
+    from voxtext.speech.dataset import (
+        UtteranceDataset,
+        collate,
+        training_composition,
+        training_utterances,
+    )
+    from voxtext.speech.evaluation import dev_evaluator
+    from voxtext.speech.groups import (
         GroupVocabulary,
         build_group_modules,
         build_strategies,
-        combined_group_loss,
-        combined_sampling_weights,
         group_context,
+        plan_groups,
     )
-    from voxtext.asr.training import training_composition, training_utterances
     from voxtext.train import DurationBatchSampler, SampledBatches, Trainer
     from voxtext_whisper.seq2seq_model import build_seq2seq
 
     torch.manual_seed(config.trainer.seed)
-    utterances = training_utterances(config)  # type: ignore[arg-type]
+    utterances = training_utterances(config)
     m = config.model
     model, targets = build_seq2seq(
         m.path,
@@ -225,14 +227,21 @@ def train(config: Seq2SeqConfig, *, resume: bool = False) -> Any:
         freeze_encoder_layers=m.freeze_encoder_layers,
         freeze_decoder=m.freeze_decoder,
     )
-    vocabulary = (
-        GroupVocabulary.from_groups(config.group_attribute, [u.groups for u in utterances])
-        if config.group_attribute is not None
-        else None
-    )
+    vocabulary = GroupVocabulary.of_run(config.group_attribute, [u.groups for u in utterances])
     dataset = UtteranceDataset(utterances, targets, config.data.sample_rate, vocabulary)
     strategies = build_strategies(config.strategy_specs())
-    weights, group_loss = None, None
+    context = None
+    if vocabulary is not None:
+        context = group_context(vocabulary, model.encoder, model.encoder.input_dim)
+        modules, _ = build_group_modules(strategies, context)
+        if modules:
+            names = ", ".join(s.record.name for s in strategies)
+            raise ConfigError(
+                f"strategies ({names}): {TASK} takes strategies that sample or reweight "
+                "(balanced-sampling, group-dro); model modules (adapters, conditioning, "
+                "dialect-id) need a model that reads groups (the CTC task's)"
+            )
+    plan = plan_groups(vocabulary, strategies, context, dataset.group_ids)
     metadata: dict[str, Any] = {
         "format": FORMAT,
         "task": TASK,
@@ -242,38 +251,27 @@ def train(config: Seq2SeqConfig, *, resume: bool = False) -> Any:
         "prefix": list(targets.prefix),
         "training_data": training_composition(utterances, config.evaluation_groups()),
     }
-    if vocabulary is not None:
-        context = group_context(vocabulary, model.encoder, model.encoder.input_dim)
-        modules, _ = build_group_modules(strategies, context)
-        if modules:
-            names = ", ".join(s.record.name for s in strategies)
-            raise ConfigError(
-                f"strategies ({names}): {TASK} takes strategies that sample or reweight "
-                "(balanced-sampling, group-dro); model modules (adapters, conditioning, "
-                "dialect-id) need the 'asr' task's CTC model"
-            )
-        weights = combined_sampling_weights(strategies, dataset.group_ids, context)
-        group_loss = combined_group_loss(strategies, context)
-        metadata["groups"] = vocabulary.to_dict()
+    if plan.vocabulary is not None:
+        metadata["groups"] = plan.metadata()
         metadata["components"] = {s.role: s.record.to_dict() for s in strategies}
     sampler = DurationBatchSampler(
         [u.duration for u in utterances],
         config.data.max_batch_seconds,
         max_batch_size=config.data.max_batch_size,
         seed=config.trainer.seed,
-        weights=weights,
+        weights=plan.weights,
         ids=[u.id for u in utterances],
     )
     batches = SampledBatches(dataset, sampler, collate, num_workers=config.data.num_workers)
     trainer = Trainer(
         config.trainer,
         model,
-        seq2seq_loss(len(targets.prefix), group_loss),
+        seq2seq_loss(len(targets.prefix), plan.group_loss),
         batches,
         config.out_dir,
-        evaluate=_dev_evaluator(config, targets) if config.data.dev is not None else None,
+        evaluate=dev_evaluator(config, _dev_transcriber(config, targets)),
         metadata=metadata,
-        extra_state={"group_loss": group_loss} if group_loss is not None else {},
+        extra_state=plan.extra_state,
     )
     return trainer.fit(resume=resume)
 
@@ -291,36 +289,25 @@ def pretrained_record(path: Path) -> dict[str, Any]:
     return record
 
 
-def _dev_evaluator(config: Seq2SeqConfig, targets: Any) -> Callable[[Any], dict[str, float]]:
-    """Dev CER overall and per group, scored as the ``asr`` task scores it."""
-    from voxtext.asr.scoring import grouped_error_rates
-    from voxtext.asr.training import text_normalizer
+def _dev_transcriber(
+    config: Seq2SeqConfig, targets: Any
+) -> Callable[[Any, Sequence[Utterance]], list[str]]:
+    """The dev evaluation's ``transcribe(model, utterances)``: guarded greedy decoding of
+    up to ``model.max_new_tokens`` tokens."""
     from voxtext.data.audio import load_audio
-    from voxtext.data.manifest import read_manifest
 
-    assert config.data.dev is not None
-    dev = read_manifest(config.data.dev)
-    normalise = text_normalizer(config)  # type: ignore[arg-type]
-    rate = config.data.sample_rate
-
-    def evaluate(model: Any) -> dict[str, float]:
+    def transcribe(model: Any, dev: Sequence[Utterance]) -> list[str]:
         decoded = transcribe_waveforms(
             model,
             targets,
-            lambda i: load_audio(dev[i].audio, rate),
+            lambda i: load_audio(dev[i].audio, config.data.sample_rate),
             [u.duration for u in dev],
             max_batch_seconds=config.data.max_batch_seconds,
             max_new_tokens=config.model.max_new_tokens,
         )
-        return grouped_error_rates(
-            [normalise(u.text) for u in dev],
-            [normalise(d.text) for d in decoded],
-            [u.groups for u in dev],
-            config.evaluation_groups(),
-            worst_of=config.group_attribute,
-        )
+        return [d.text for d in decoded]
 
-    return evaluate
+    return transcribe
 
 
 @dataclass
@@ -344,7 +331,7 @@ class Seq2SeqRecognizer:
         return SAMPLE_RATE
 
     def transcribe(self, items: Sequence[RecognitionInput]) -> list[Transcript]:
-        from voxtext.asr.inference import input_waveforms
+        from voxtext.speech.decoding import input_waveforms
 
         waveforms = input_waveforms(items, self.sample_rate)
         decoded = transcribe_waveforms(
@@ -412,7 +399,7 @@ def pretrained_recognizer(config: Any) -> Seq2SeqRecognizer:
     )
 
 
-def load_seq2seq(path: Path, *, device: str = "cpu", which: str = "best") -> Seq2SeqRecognizer:
+def load_seq2seq(path: Path, *, device: str = "cpu", which: Which = "best") -> Seq2SeqRecognizer:
     """A run folder (its ``best``/``latest`` checkpoint) or checkpoint folder, restored."""
     from voxtext.train.checkpoint import load_format_checkpoint
     from voxtext_whisper.seq2seq_model import build_seq2seq
@@ -421,7 +408,7 @@ def load_seq2seq(path: Path, *, device: str = "cpu", which: str = "best") -> Seq
         path,
         FORMAT,
         f"a {TASK} checkpoint",
-        which=which,  # type: ignore[arg-type]
+        which=which,
     )
     model_config = metadata["config"]["model"]
     model, targets = build_seq2seq(
