@@ -6,7 +6,14 @@ from typing import Literal
 
 import pytest
 
-from voxtext.config import build_config, merge, parse_overrides, to_dict
+from voxtext.config import (
+    build_config,
+    load_config,
+    merge,
+    parse_overrides,
+    recipe_arguments,
+    to_dict,
+)
 from voxtext.errors import ConfigError
 
 
@@ -69,6 +76,29 @@ def test_parse_overrides_reads_toml_values_and_plain_strings():
         parse_overrides(["oops"])
     with pytest.raises(ConfigError, match="both a value and a table"):
         parse_overrides(["a=1", "a.b=2"])
+
+
+def test_one_loader_for_files_mappings_and_command_lines(tmp_path):
+    path = tmp_path / "job.toml"
+    path.write_text('name = "from-file"\n[optim]\nlr = 0.1\n')
+    job = load_config(Job, path, ["optim.lr=0.5", "layers=[3]"])
+    assert (job.name, job.optim.lr, job.optim.betas, job.layers) == (
+        "from-file",
+        0.5,
+        (0.9, 0.98),
+        (3,),
+    )
+    with pytest.raises(ConfigError, match=r"job\.toml: unknown field 'nmae'"):
+        load_config(Job, path, ["nmae=x"])
+    with pytest.raises(ConfigError, match=r"^defaults: missing required field 'name'"):
+        load_config(Job, {}, where="defaults")
+    config, overrides = recipe_arguments(
+        ["--set", "a.b=1", "--set=c=2"],
+        description="a recipe",
+        default_config=path,
+        example="a.b=1",
+    )
+    assert (config, overrides) == (path, ["a.b=1", "c=2"])
 
 
 def test_merge_is_recursive():

@@ -1,10 +1,15 @@
 """Frozen dataclass configs built from plain mappings (TOML/JSON/``--set``), with clear errors.
 
-Configs name components by registry name; nothing here imports a dotted path from a config.
+Every config is read one way: :func:`config_values` (a TOML file or a mapping, with
+``--set KEY=VALUE`` overrides merged in by :func:`parse_overrides`), then
+:func:`build_config`; :func:`load_config` does both. Commands and recipes take the overrides
+with :func:`add_set_option`. Configs name components by registry name; nothing here imports
+a dotted path from a config.
 """
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import difflib
 import json
@@ -137,6 +142,54 @@ def read_config_file(path: Path) -> dict[str, Any]:
         raise ConfigError(f"config file {path} does not exist") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+
+
+def config_values(
+    source: Path | Mapping[str, Any], overrides: Sequence[str] = (), *, where: str | None = None
+) -> tuple[dict[str, Any], str]:
+    """A config's settings, from a TOML file or a mapping, with ``key=value`` ``overrides``
+    merged in; and the name its messages give it (a file names itself, ``where`` names a
+    mapping's source, "config" by default)."""
+    values = read_config_file(source) if isinstance(source, Path) else dict(source)
+    if where is None:
+        where = str(source) if isinstance(source, Path) else "config"
+    return merge(values, parse_overrides(overrides)), where
+
+
+def load_config(
+    cls: type[C],
+    source: Path | Mapping[str, Any],
+    overrides: Sequence[str] = (),
+    *,
+    where: str | None = None,
+) -> C:
+    """``cls`` built from :func:`config_values`."""
+    values, where = config_values(source, overrides, where=where)
+    return build_config(cls, values, where=where)
+
+
+def add_set_option(parser: argparse.ArgumentParser, example: str) -> None:
+    """The ``--set KEY=VALUE`` option (repeatable; ``args.overrides``) of a command or
+    recipe; ``example`` shows one, e.g. ``trainer.lr=3e-4``."""
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help=f"override a config value (repeatable), e.g. {example}",
+    )
+
+
+def recipe_arguments(
+    argv: Sequence[str] | None, *, description: str, default_config: Path, example: str
+) -> tuple[Path, list[str]]:
+    """A recipe's command line: ``[--config FILE] [--set KEY=VALUE ...]``."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--config", type=Path, default=default_config)
+    add_set_option(parser, example)
+    args = parser.parse_args(argv)
+    return args.config, list(args.overrides)
 
 
 def parse_overrides(pairs: Sequence[str]) -> dict[str, Any]:

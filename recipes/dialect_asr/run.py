@@ -21,7 +21,6 @@ corpus, finished trainings and finished decodings in ``out_dir``.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -32,7 +31,7 @@ from typing import Any
 
 import voxtext
 from voxtext.asr import evaluate_manifest, identification_accuracy
-from voxtext.config import build_config, merge, parse_overrides, read_config_file
+from voxtext.config import load_config, merge, recipe_arguments
 from voxtext.data import read_manifest, summarise
 from voxtext.data.predictions import read_predictions_metadata
 from voxtext.tasks import config_task, get_task
@@ -69,11 +68,6 @@ class Config:
     dialect_aware: dict[str, Any] = field(default_factory=dict)
     predicted_groups: bool = False
     report: dict[str, Any] = field(default_factory=dict)
-
-
-def load_config(path: Path, overrides: Sequence[str]) -> Config:
-    values = merge(read_config_file(path), parse_overrides(overrides))
-    return build_config(Config, values, where=str(path))
 
 
 def prepare_corpus(cfg: Config) -> tuple[dict[str, Path], bool]:
@@ -303,18 +297,13 @@ def main(cfg: Config) -> dict[str, Any]:
 
 
 def parse_args(argv: Sequence[str] | None = None) -> Config:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--config", type=Path, default=HERE / "default.toml")
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a value, e.g. asr.trainer.max_steps=100",
+    path, overrides = recipe_arguments(
+        argv,
+        description=__doc__.split("\n\n")[0],
+        default_config=HERE / "default.toml",
+        example="asr.trainer.max_steps=100",
     )
-    args = parser.parse_args(argv)
-    return load_config(args.config, args.overrides)
+    return load_config(Config, path, overrides)
 
 
 if __name__ == "__main__":

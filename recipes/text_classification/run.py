@@ -17,7 +17,6 @@ component is named by registry name; a rerun reuses the data and finished traini
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -26,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import voxtext
-from voxtext.config import build_config, merge, parse_overrides, read_config_file
+from voxtext.config import build_config, merge, parse_overrides, read_config_file, recipe_arguments
 from voxtext.text import TextPredictor, evaluate_file
 
 HERE = Path(__file__).resolve().parent
@@ -178,18 +177,13 @@ def print_summary(result: Mapping[str, Any], cfg: Config) -> None:
 
 
 def parse_args(argv: Sequence[str] | None = None) -> Config:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--config", type=Path, default=HERE / "default.toml")
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a value, e.g. finetune.trainer.max_epochs=1",
+    path, overrides = recipe_arguments(
+        argv,
+        description=__doc__.split("\n\n")[0],
+        default_config=HERE / "default.toml",
+        example="finetune.trainer.max_epochs=1",
     )
-    args = parser.parse_args(argv)
-    return load_config(args.config, args.overrides)
+    return load_config(path, overrides)
 
 
 if __name__ == "__main__":

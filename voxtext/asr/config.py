@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from voxtext.components import ComponentSpec
-from voxtext.config import build_config, merge, parse_overrides, read_config_file
+from voxtext.config import build_config, config_values
 from voxtext.errors import ConfigError
 from voxtext.speech.config import DataConfig, GroupedRun
 from voxtext.train.config import TrainerConfig
@@ -66,10 +66,7 @@ def load_asr_config(
 ) -> ASRConfig:
     """Build the config from a TOML file or mapping plus ``key=value`` overrides; ``where``
     names a mapping's source in messages (a file names itself)."""
-    values = read_config_file(source) if isinstance(source, Path) else dict(source)
-    values = merge(values, parse_overrides(overrides))
-    if where is None:
-        where = str(source) if isinstance(source, Path) else "config"
+    values, where = config_values(source, overrides, where=where)
     if values.get("task", "asr") != "asr":
         raise ConfigError(f"{where}: task is {values['task']!r}, expected 'asr'")
     config = build_config(ASRConfig, values, where=where)

@@ -15,27 +15,22 @@ HELP = "train a model from a TOML config (components named by registry name)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from voxtext.config import add_set_option
+
     parser.add_argument("config", type=Path, help="TOML config file")
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config value, e.g. trainer.lr=3e-4",
-    )
+    add_set_option(parser, "trainer.lr=3e-4")
     parser.add_argument(
         "--resume", action="store_true", help="continue from the run folder's latest checkpoint"
     )
 
 
 def run(args: argparse.Namespace) -> int:
-    from voxtext.config import merge, parse_overrides, read_config_file
+    from voxtext.config import config_values
     from voxtext.tasks import config_task, get_task
 
-    values = merge(read_config_file(args.config), parse_overrides(args.overrides))
-    task = get_task(config_task(values), where=str(args.config))
-    config = task.load_config(values, where=str(args.config))
+    values, where = config_values(args.config, args.overrides)
+    task = get_task(config_task(values), where=where)
+    config = task.load_config(values, where=where)
     result = task.train(config, resume=args.resume)
     best = result.best_checkpoint or result.last_checkpoint
     print(

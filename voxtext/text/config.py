@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from voxtext.components import ComponentSpec
-from voxtext.config import build_config, merge, parse_overrides, read_config_file
+from voxtext.config import build_config, config_values
 from voxtext.errors import ConfigError
 from voxtext.plugins import registry
 from voxtext.train.config import TrainerConfig
@@ -233,10 +233,7 @@ def load_text_config(
     """Build the config from a TOML file or mapping plus ``key=value`` overrides; relative
     paths in a file are read relative to the working directory, like every voxtext config.
     ``where`` names a mapping's source in messages (a file names itself)."""
-    values = read_config_file(source) if isinstance(source, Path) else dict(source)
-    values = merge(values, parse_overrides(overrides))
-    if where is None:
-        where = str(source) if isinstance(source, Path) else "config"
+    values, where = config_values(source, overrides, where=where)
     task = values.get("task", "text-classification")
     if task not in TASK_KINDS:
         raise ConfigError(f"{where}: task {task!r} is not a text task; one of {TASK_KINDS}")
