@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 
@@ -15,7 +15,6 @@ from voxtext.asr.alignment import TimedTranscript
 from voxtext.asr.assembly import decoder_for, reassemble
 from voxtext.asr.decoding import decode_files, decode_waveforms, identify_waveform_groups
 from voxtext.asr.long_audio import transcribe_long
-from voxtext.asr.model import CTCModel
 from voxtext.components import ComponentSpec, Provenance, rebuild_component
 from voxtext.data.audio import audio_info
 from voxtext.errors import VoxtextError
@@ -24,9 +23,6 @@ from voxtext.speech.decoding import input_waveforms
 from voxtext.speech.groups import UNKNOWN_ID, GroupVocabulary
 from voxtext.train.checkpoint import load_format_checkpoint
 
-if TYPE_CHECKING:
-    from voxtext.asr.onnx_runtime import OnnxCTCModel
-
 FORMAT = "voxtext.asr/1"
 
 
@@ -34,8 +30,9 @@ FORMAT = "voxtext.asr/1"
 class Recognizer:
     """A trained CTC model with its tokenizer and decoder, ready for audio files."""
 
-    #: the torch model, or an exported graph run by onnxruntime (``--runtime onnx``)
-    model: CTCModel | OnnxCTCModel
+    #: the ``CTCModel``, or an exported graph run by onnxruntime (``--runtime onnx``,
+    #: ``onnx_runtime.OnnxCTCModel``): both take waveforms and give CTC log-probs
+    model: torch.nn.Module
     tokenizer: Any
     decoder: Any
     sample_rate: int
