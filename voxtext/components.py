@@ -92,12 +92,16 @@ def build_component(kind: str, spec: ComponentSpec, *, where: str) -> tuple[Any,
     return component, record
 
 
-def rebuild_component(record: Provenance, *, source: str) -> Any:
-    """Build the component a checkpoint recorded, checking its plugin is still there."""
+def rebuild_component(
+    record: Provenance, *, source: str, config: Mapping[str, Any] | None = None
+) -> Any:
+    """Build the component a checkpoint recorded, checking its plugin is still there; with
+    ``config`` instead of the recorded one (a run that keeps the component's files in its
+    own folder points it there)."""
     check_provenance([record], source=source)
     return build_component(
         record.kind,
-        ComponentSpec(record.name, record.config),
+        ComponentSpec(record.name, record.config if config is None else config),
         where=f"{source}: {record.kind} '{record.name}'",
     )[0]
 

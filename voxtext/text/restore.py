@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from voxtext.components import ComponentSpec, Provenance, build_component, check_provenance
+from voxtext.components import Provenance, rebuild_component
 from voxtext.errors import VoxtextError
 from voxtext.text.config import MAIN_TASK
 from voxtext.text.dataset import LabelSet
@@ -46,7 +46,6 @@ def _run_folder(checkpoint: Path) -> Path:
 def build_encoder(meta: Mapping[str, Any], run_folder: Path, *, source: str) -> Any:
     """The encoder ``meta`` (a checkpoint's ``encoder`` entry) describes, without weights."""
     record = Provenance.from_dict(meta["record"])
-    check_provenance([record], source=source)
     options = dict(meta["options"])
     if meta.get("files"):
         folder = run_folder / str(meta["files"])
@@ -56,8 +55,7 @@ def build_encoder(meta: Mapping[str, Any], run_folder: Path, *, source: str) -> 
                 "not only the checkpoint"
             )
         options["path"] = str(folder)
-    encoder, _ = build_component("encoders", ComponentSpec(record.name, options), where=source)
-    return encoder
+    return rebuild_component(record, source=source, config=options)
 
 
 def encoder_from_checkpoint(path: str | Path) -> tuple[Any, dict[str, Any]]:
@@ -102,11 +100,7 @@ def load_text_model(
     heads, kinds, labels = {}, {}, {}
     tied: set[str] = set()  # saved once, as the encoder's embedding table
     for name, entry in metadata["heads"].items():
-        record = Provenance.from_dict(entry["record"])
-        check_provenance([record], source=source)
-        heads[name], _ = build_component(
-            "decoders", ComponentSpec(record.name, record.config), where=source
-        )
+        heads[name] = rebuild_component(Provenance.from_dict(entry["record"]), source=source)
         kinds[name] = entry["kind"]
         labels[name] = LabelSet.from_dict(entry["labels"]) if entry.get("labels") else None
         if entry["kind"] == "masked-lm" and hasattr(heads[name], "tie_to"):
