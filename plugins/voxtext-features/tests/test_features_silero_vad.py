@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -60,3 +61,15 @@ def test_loud_noise_is_not_speech():
 def test_bad_settings_are_config_errors():
     with pytest.raises(ConfigError, match="must be a probability"):
         voxtext.registry("voice_activity_detectors").create("silero", threshold=1.5)
+
+
+def test_loading_the_detector_leaves_the_process_threads_alone():
+    # silero_vad sets torch's threads to 1 on import; decoding after the VAD must not slow
+    code = (
+        "import torch, voxtext\n"
+        "torch.set_num_threads(2)\n"
+        "voxtext.registry('voice_activity_detectors').create('silero')\n"
+        "print(torch.get_num_threads())\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["2"]

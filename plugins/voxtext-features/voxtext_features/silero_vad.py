@@ -26,7 +26,13 @@ class SileroVad:
     """See the module docstring; ``config`` is a :class:`SileroVadConfig`."""
 
     def __init__(self, config: SileroVadConfig) -> None:
-        import silero_vad
+        # silero_vad's model module calls torch.set_num_threads(1) when first imported, which
+        # would leave the whole process (the recogniser decoding after it) on one thread
+        threads = torch.get_num_threads()
+        try:
+            import silero_vad
+        finally:
+            torch.set_num_threads(threads)
 
         self.config = config
         # torch 2.14 deprecates torch.jit.load and importlib.resources.path, which it uses
