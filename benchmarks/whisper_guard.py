@@ -51,10 +51,12 @@ def main() -> None:
     import voxtext
     from voxtext.train import resolve_checkpoint
     from voxtext.train.checkpoint import read_metadata
+    from voxtext.train.metadata import task_metadata
 
     guarded = load_seq2seq(args.run)
     plain = dataclasses.replace(guarded, guard=False)
-    config = read_metadata(resolve_checkpoint(args.run))["metadata"]["config"]
+    saved = read_metadata(resolve_checkpoint(args.run))["metadata"]
+    config = task_metadata(saved, source=str(args.run)).task_state["config"]
     name = config.get("text_normalizer")
     normalise = voxtext.registry("text_normalizers").create(name) if name else (lambda t: t)
     if args.flite:

@@ -22,6 +22,7 @@ from voxtext.errors import VoxtextError
 from voxtext.protocols import Hypothesis, RecognitionInput, Transcript
 from voxtext.protocols import Recognizer as RecognizerProtocol
 from voxtext.testing import write_speech_manifest
+from voxtext.train import CheckpointMetadata
 
 
 @dataclass(frozen=True)
@@ -215,13 +216,13 @@ class LengthDecoder:
 
 def _checkpoint(model: LengthModel, decoder: Any = None) -> Recognizer:
     record = {"kind": "decoders", "name": "d", "plugin": "p", "version": "1", "config": {}}
-    metadata = {
-        "format": "voxtext.asr/1",
-        "decoder": record,
-        "components": {"encoder": {**record, "kind": "encoders", "name": "e"}},
+    components = {
+        "encoder": {**record, "kind": "encoders", "name": "e"},
         "tokenizer": {**record, "kind": "tokenizers", "config": {"vocabulary": ["a"]}},
-        "groups": {"attribute": "dialect", "values": ["<unknown>", "north", "south"]},
+        "decoder": record,
     }
+    groups = {"attribute": "dialect", "values": ["<unknown>", "north", "south"]}
+    metadata = CheckpointMetadata("asr", components, {"groups": groups})
     return Recognizer(
         model, SimpleNamespace(), decoder or LengthDecoder(), 16000, Path("run"), metadata
     )

@@ -487,9 +487,10 @@ class Task(Protocol):
     file's tables merged with overrides; ``where`` names the source in error messages). It
     has at least ``out_dir`` and ``trainer`` (a ``voxtext.train.TrainerConfig``); component
     tables the mapping leaves out get the task's own defaults. ``train(config, resume=...)``:
-    run it with the core ``Trainer``; returns its ``TrainResult``. Its checkpoints name the
-    task in their metadata (``task``), so ``voxtext evaluate`` finds it again (CTC
-    checkpoints, which name none, are read by ``voxtext.asr`` directly).
+    run it with the core ``Trainer``; returns its ``TrainResult``. Its checkpoints hold a
+    ``voxtext.train.CheckpointMetadata`` naming the task, so ``voxtext evaluate`` finds it
+    again; a task whose checkpoints once had a format of their own converts them with
+    ``upgrade_metadata`` (``voxtext.train.metadata.LegacyMetadata``).
 
     To be evaluated a task also conforms to :class:`SpeechTask` (``voxtext evaluate`` decodes
     a speech manifest through its recogniser) or to :class:`EvaluatingTask` (it scores a

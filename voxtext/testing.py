@@ -293,8 +293,35 @@ def write_ner_dataset(path: str | Path, n: int, *, seed: int = 0) -> Path:
     return path
 
 
+def read_metadata_fixture(path: Path, **places: str) -> dict[str, Any]:
+    """A checkpoint's ``metadata`` entry kept as a JSON file (one written by an older
+    voxtext, say), each ``{name}`` in it replaced by ``places[name]`` (the folders of the
+    run it belongs to, which differ from test to test)."""
+    text = path.read_text(encoding="utf-8")
+    for name, value in places.items():
+        text = text.replace("{" + name + "}", value)
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
+
+
+def copy_run_with_metadata(run: Path, copy: Path, metadata: Mapping[str, Any]) -> Path:
+    """A copy at ``copy`` of the run folder ``run`` whose every checkpoint holds
+    ``metadata`` as its task's entry: a run as an older voxtext wrote it, with the same
+    weights, for tests that old checkpoints still load."""
+    import shutil
+
+    shutil.copytree(run, copy, symlinks=True)
+    for path in copy.glob("*/metadata.json"):
+        saved = json.loads(path.read_text(encoding="utf-8"))
+        saved["metadata"] = dict(metadata)
+        path.write_text(json.dumps(saved, indent=2), encoding="utf-8")
+    return copy
+
+
 __all__ = [
+    "copy_run_with_metadata",
     "isolated_plugin_manager",
+    "read_metadata_fixture",
     "registered_plugin",
     "speech_like",
     "tone",

@@ -20,9 +20,10 @@ from voxtext.asr.decoding import decode_files, identify_groups
 from voxtext.data.manifest import read_manifest
 from voxtext.errors import VoxtextError
 from voxtext.speech.scoring import grouped_error_rates
-from voxtext.testing import write_tone_corpus
-from voxtext.train import load_checkpoint
+from voxtext.testing import copy_run_with_metadata, read_metadata_fixture, write_tone_corpus
+from voxtext.train import CheckpointMetadata, load_checkpoint
 from voxtext.train.checkpoint import checkpoint_folder, load_trainer_state, write_pointer
+from voxtext.train.metadata import task_metadata
 
 # write_tone_corpus shifts dialect k's pitches by 1 + 0.04 * (its first index in `dialects`)
 IMBALANCED = ("north",) * 17 + ("south",) * 3  # 85 % north; south pitches x1.68
@@ -116,7 +117,8 @@ def test_imbalanced_training_reports_per_dialect_dev_cer(imbalanced):
 def test_checkpoint_records_every_strategy_and_the_groups(imbalanced):
     _, saved = load_checkpoint(imbalanced["result"].last_checkpoint)
     metadata = saved["metadata"]
-    components = metadata["components"]
+    assert (metadata["format"], metadata["task"]) == ("voxtext.checkpoint/2", "asr")
+    components, task_state = metadata["components"], metadata["task_state"]
     sampling, dro = components["group_strategy0"], components["group_strategy1"]
     assert (sampling["kind"], sampling["name"], sampling["plugin"]) == (
         "group_strategies",
@@ -125,16 +127,40 @@ def test_checkpoint_records_every_strategy_and_the_groups(imbalanced):
     )
     assert sampling["config"] == {"alpha": 0.0} and sampling["version"] == "0.1.0"
     assert dro["name"] == "group-dro" and dro["config"]["step_size"] == 0.5
-    assert metadata["groups"] == {
+    assert task_state["groups"] == {
         "attribute": "dialect",
         "values": ["<unknown>", "north", "south"],
         "module_roles": [],
     }
     # the training data per group, for the model card (utterances, hours, speakers)
-    rows = {(r["group"], r["value"]): r for r in metadata["training_data"]}
+    rows = {(r["group"], r["value"]): r for r in task_state["training_data"]}
     total = rows[("all", "all")]["utterances"]
     assert total == sum(r["utterances"] for (g, _), r in rows.items() if g == "dialect")
     assert {v for g, v in rows if g == "dialect"} == {"north", "south"}
+
+
+#: The ``metadata`` entry the voxtext of 2026-12-08 (format ``voxtext.asr/1``, before the one
+#: checkpoint schema) wrote for the ``imbalanced`` run, its folder written ``{root}``.
+LEGACY = Path(__file__).resolve().parents[1] / "fixtures" / "legacy" / "asr.json"
+
+
+def test_a_checkpoint_of_the_format_before_the_one_schema_loads_the_same(imbalanced, tmp_path):
+    legacy = read_metadata_fixture(LEGACY, root=str(imbalanced["root"]))
+    assert legacy["format"] == "voxtext.asr/1" and "task" not in legacy  # as written then
+    _, saved = load_checkpoint(imbalanced["result"].last_checkpoint)
+    now = CheckpointMetadata.from_dict(saved["metadata"], source="now")
+    upgraded = task_metadata(legacy, source=str(LEGACY))
+    assert upgraded.task == now.task == "asr"
+    assert upgraded.components == now.components  # every record, tokenizer and decoder too
+    assert upgraded.task_state == now.task_state
+    old = copy_run_with_metadata(imbalanced["run"], tmp_path / "old", legacy)
+    dev = imbalanced["root"] / "dev" / "manifest.jsonl"
+    hypotheses = {}
+    for name, run in (("now", imbalanced["run"]), ("old", old)):
+        out = tmp_path / f"{name}.jsonl"
+        assert cli.main(["evaluate", str(run), str(dev), "--out", str(out)]) == 0
+        hypotheses[name] = [json.loads(line)["hyp"] for line in out.open()]
+    assert hypotheses["old"] == hypotheses["now"] and len(hypotheses["now"]) == 20
 
 
 def test_group_dro_weights_resume_exactly(imbalanced):

@@ -79,11 +79,14 @@ def test_export_writes_a_dynamic_graph_and_its_metadata(exported, capsys):
     import onnx
 
     metadata = json.loads((exported["onnx"] / "metadata.json").read_text())
-    assert metadata["format"] == "voxtext.asr-onnx/1"
-    assert metadata["decoder"]["name"] == "ctc-greedy"
-    assert metadata["tokenizer"]["name"] == "char"
-    assert metadata["sample_rate"] == 16000
-    assert metadata["components"]["normalizer"]["name"] == "cmvn-global"
+    assert metadata["format"] == "voxtext.asr-onnx/2"
+    checkpoint = metadata["checkpoint_metadata"]  # the checkpoint's, whole
+    assert checkpoint["format"] == "voxtext.checkpoint/2" and checkpoint["task"] == "asr"
+    components = checkpoint["components"]
+    assert components["decoder"]["name"] == "ctc-greedy"
+    assert components["tokenizer"]["name"] == "char"
+    assert components["normalizer"]["name"] == "cmvn-global"
+    assert checkpoint["task_state"]["sample_rate"] == 16000
     assert [i["name"] for i in metadata["inputs"]] == ["waveforms", "lengths"]
     assert metadata["exporter"]["versions"]["torch"] == torch.__version__.split("+")[0]
     assert metadata["parity"]["max_abs_diff_log_probs"] <= TOLERANCE

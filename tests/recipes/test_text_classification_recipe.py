@@ -65,7 +65,7 @@ def test_tiny_recipe_runs_end_to_end(tmp_path, capsys):
     train_loss = _losses(tmp_path / "finetune", "train_loss")
     assert train_loss[-1] < train_loss[0]
     meta = json.loads((tmp_path / "finetune" / "averaged" / "metadata.json").read_text())
-    assert meta["metadata"]["config"]["init_from"] == str(tmp_path / "pretrain")
+    assert meta["metadata"]["task_state"]["config"]["init_from"] == str(tmp_path / "pretrain")
     scores = result["scores"]
     assert scores["support"] == 60 and 0.0 <= scores["accuracy"] <= 1.0
     report = tmp_path / "report"

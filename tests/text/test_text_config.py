@@ -71,7 +71,7 @@ def test_voxtext_train_runs_a_text_config_with_overrides_and_resume(
     assert code == 0
     assert "voxtext train: 20 steps, best dev_accuracy = " in capsys.readouterr().out
     saved = json.loads((out_dir / "checkpoint-20" / "metadata.json").read_text(encoding="utf-8"))
-    recorded = saved["metadata"]["config"]
+    recorded = saved["metadata"]["task_state"]["config"]
     assert recorded["trainer"]["max_epochs"] == 2 and recorded["head"]["pooling"] == "mean"
     assert recorded["label_smoothing"] == 0.05  # from the file
 

@@ -284,7 +284,7 @@ def test_the_evaluate_command_scores_a_text_run_through_its_task(
 
     metadata = read_metadata(resolve_checkpoint(sentiment_run))["metadata"]
     assert metadata["task"] == "text-classification"
-    assert metadata["format"] == "voxtext.text/1"
+    assert metadata["format"] == "voxtext.checkpoint/2"
     out = tmp_path / "eval"
     printed = _evaluate_command(sentiment_run, sentiment_files["test"], out, capsys)
     saved = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
@@ -299,25 +299,42 @@ def test_the_evaluate_command_scores_a_text_run_through_its_task(
     assert not (tmp_path / "predictions.jsonl").exists()
 
 
-def test_a_text_checkpoint_from_before_tasks_were_recorded_still_evaluates(
+#: The ``metadata`` entry the voxtext of 2026-12-08 (format ``voxtext.text/1``, before the one
+#: checkpoint schema) wrote for ``sentiment_run``, its folders written ``{run}``,
+#: ``{tiny_bert}`` and ``{data}``.
+LEGACY = Path(__file__).resolve().parents[1] / "fixtures" / "legacy" / "text-classification.json"
+
+
+def test_text_checkpoints_of_the_formats_before_the_one_schema_still_evaluate(
     tmp_path: Path,
     sentiment_run: Path,
+    tiny_bert: Path,
     sentiment_files: dict[str, Path],
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    import shutil
+    from voxtext.testing import copy_run_with_metadata, read_metadata_fixture
+    from voxtext.train import CheckpointMetadata, resolve_checkpoint
+    from voxtext.train.checkpoint import read_metadata
+    from voxtext.train.metadata import task_metadata
 
-    old = tmp_path / "old-run"
-    shutil.copytree(sentiment_run, old, symlinks=True)
-    stripped = 0
-    for meta_file in old.glob("*/metadata.json"):
-        saved = json.loads(meta_file.read_text(encoding="utf-8"))
-        if saved.get("metadata", {}).pop("task", None) is not None:
-            stripped += 1
-        meta_file.write_text(json.dumps(saved), encoding="utf-8")
-    assert stripped >= 1
-    now = _evaluate_command(sentiment_run, sentiment_files["test"], tmp_path / "new", capsys)
-    before = _evaluate_command(old, sentiment_files["test"], tmp_path / "old", capsys)
-    # the same scores, found by the format and the main head's kind instead of the task
-    assert before.splitlines()[:-1] == now.splitlines()[:-1] and "accuracy\t" in before
-    assert (tmp_path / "old" / "report.md").is_file()
+    places = {"run": str(sentiment_run), "tiny_bert": str(tiny_bert)}
+    legacy = read_metadata_fixture(
+        LEGACY, **places, data=str(sentiment_files["train"].parent.parent)
+    )
+    assert legacy["format"] == "voxtext.text/1"
+    saved = read_metadata(resolve_checkpoint(sentiment_run))["metadata"]
+    now = CheckpointMetadata.from_dict(saved, source="now")
+    upgraded = task_metadata(legacy, source=str(LEGACY))
+    assert (upgraded.task, upgraded.components) == (now.task, now.components)
+    assert upgraded.task_state == now.task_state
+    # the oldest text checkpoints named no task: it is their main head's kind
+    oldest = {k: v for k, v in legacy.items() if k != "task"}
+    assert task_metadata(oldest, source="oldest").task == "text-classification"
+    test = sentiment_files["test"]
+    printed = _evaluate_command(sentiment_run, test, tmp_path / "now", capsys)
+    assert "accuracy\t" in printed
+    for name, metadata in (("old", legacy), ("oldest", oldest)):
+        run = copy_run_with_metadata(sentiment_run, tmp_path / f"{name}-run", metadata)
+        before = _evaluate_command(run, test, tmp_path / name, capsys)
+        assert before.splitlines()[:-1] == printed.splitlines()[:-1]  # the same scores
+        assert (tmp_path / name / "report.md").is_file()

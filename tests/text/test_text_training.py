@@ -25,7 +25,7 @@ from voxtext.testing import write_text_dataset
 from voxtext.text import TextPredictor, load_text_config, train
 from voxtext.text.dataset import LabelSet, TaskExample, collate, encode_examples
 from voxtext.text.losses import TaskLoss, TextLoss
-from voxtext.train import resolve_checkpoint
+from voxtext.train import CheckpointMetadata, resolve_checkpoint
 
 # -- the English sentiment set for MiniLM ------------------------------------------------------
 # Training and dev use one set of adjectives; the held-out "unseen" set uses adjectives (and
@@ -109,11 +109,10 @@ def accuracy(predictor: TextPredictor, path: Path) -> float:
     return sum(p.label == r["label"] for p, r in zip(predictions, rows, strict=True)) / len(rows)
 
 
-def checkpoint_metadata(checkpoint: Path) -> dict[str, Any]:
+def checkpoint_metadata(checkpoint: Path) -> CheckpointMetadata:
     """The text task's entry of a checkpoint's metadata.json (encoder, heads, LoRA, counts)."""
     saved = json.loads((checkpoint / "metadata.json").read_text(encoding="utf-8"))
-    metadata: dict[str, Any] = saved["metadata"]
-    return metadata
+    return CheckpointMetadata.from_dict(saved["metadata"], source=str(checkpoint))
 
 
 # -- English: MiniLM fine-tuned ----------------------------------------------------------------
@@ -131,7 +130,7 @@ def test_minilm_fine_tuning_classifies_sentiment_words_it_never_saw(
     assert result.best_metric is not None and result.best_metric >= 0.85  # dev, seen words
     predictor = TextPredictor.load(tmp_path / "run")
     assert accuracy(predictor, english_files["unseen"]) >= 0.8  # chance is 0.5
-    counts = checkpoint_metadata(result.last_checkpoint)["parameters"]
+    counts = checkpoint_metadata(result.last_checkpoint).task_state["parameters"]
     assert counts["trainable"] == counts["total"] > 22_000_000  # every weight fine-tuned
 
 
@@ -145,9 +144,10 @@ def test_minilm_lora_trains_under_5_percent_of_weights_and_learns(
     result = train(load_text_config(values))
 
     metadata = checkpoint_metadata(result.last_checkpoint)
-    counts = metadata["parameters"]
+    counts = metadata.task_state["parameters"]
     assert counts["trainable"] / counts["total"] < 0.05
-    assert metadata["lora"]["r"] == 8 and metadata["lora"]["target_modules"] == ["query", "value"]
+    lora = metadata.task_state["lora"]
+    assert lora["r"] == 8 and lora["target_modules"] == ["query", "value"]
     # What trains is the adapters and the head, nothing else: count them in the checkpoint.
     weights = load_file(result.last_checkpoint / "model.safetensors")
     adapters = sum(v.numel() for k, v in weights.items() if "lora_" in k)
@@ -200,7 +200,7 @@ def test_masked_lm_pretraining_lowers_the_loss_and_fine_tuning_starts_from_it(
     first, last = evals[0]["dev_mlm_loss"], evals[-1]["dev_mlm_loss"]
     assert len(evals) == 8 and last < first - 0.5
     pretrained_meta = checkpoint_metadata(resolve_checkpoint(tmp_path / "mlm", "best"))
-    size = len(pretrained_meta["encoder"]["options"]["vocabulary"])
+    size = len(pretrained_meta.components["encoder"]["options"]["vocabulary"])
     assert last < math.log(size) - 0.5  # well below guessing uniformly over the vocabulary
     assert evals[-1]["dev_mlm_accuracy"] > 2 / size
 
@@ -217,11 +217,12 @@ def test_masked_lm_pretraining_lowers_the_loss_and_fine_tuning_starts_from_it(
 
     assert result.best_metric is not None and result.best_metric >= 0.85
     meta = checkpoint_metadata(result.last_checkpoint)
-    assert meta["encoder"] == pretrained_meta["encoder"]  # same vocabulary and architecture
+    # same vocabulary and architecture
+    assert meta.components["encoder"] == pretrained_meta.components["encoder"]
     pretrained = load_file(resolve_checkpoint(tmp_path / "mlm", "best") / "model.safetensors")
     tuned = load_file(result.last_checkpoint / "model.safetensors")
     (key,) = [k for k in tuned if k.endswith("word_embeddings.weight")]
-    mask_id = pretrained_meta["encoder"]["options"]["vocabulary"].index("[MASK]")
+    mask_id = pretrained_meta.components["encoder"]["options"]["vocabulary"].index("[MASK]")
     # [MASK] filled the pretraining inputs but never occurs in fine-tuning: its row gets no
     # gradient, so it is exactly the pretrained row, which a random start could not give ...
     torch.testing.assert_close(tuned[key][mask_id], pretrained[key][mask_id], rtol=0, atol=0)
@@ -240,7 +241,7 @@ def test_multi_label_classification_predicts_exact_label_sets(
     result = train(load_text_config(values))
 
     meta = checkpoint_metadata(result.last_checkpoint)
-    assert meta["heads"]["main"]["labels"] == {
+    assert meta.task_state["heads"]["main"]["labels"] == {
         "values": ["food", "movie", "service"],
         "multi_label": True,
     }
@@ -332,7 +333,7 @@ def test_freeze_embeddings_keeps_the_token_table_as_loaded(
     weights = load_file(result.last_checkpoint / "model.safetensors")
     table = weights["encoder.model.embeddings.word_embeddings.weight"]
     torch.testing.assert_close(table, original, rtol=0, atol=0)
-    counts = checkpoint_metadata(result.last_checkpoint)["parameters"]
+    counts = checkpoint_metadata(result.last_checkpoint).task_state["parameters"]
     assert counts["total"] - counts["trainable"] == original.numel()
     # the rest did train
     key = "encoder.model.embeddings.position_embeddings.weight"

@@ -21,9 +21,13 @@ from voxtext.errors import VoxtextError
 from voxtext.protocols import RecognitionInput, Transcript
 from voxtext.speech.decoding import input_waveforms
 from voxtext.speech.groups import UNKNOWN_ID, GroupVocabulary
-from voxtext.train.checkpoint import load_format_checkpoint
+from voxtext.tasks import DEFAULT_TASK
+from voxtext.train.checkpoint import CheckpointError, Which
+from voxtext.train.metadata import CheckpointMetadata, load_task_checkpoint
 
-FORMAT = "voxtext.asr/1"
+#: The format of CTC checkpoints written before the one checkpoint schema
+#: (``voxtext.train.metadata``); :func:`upgrade_metadata` reads them.
+LEGACY_FORMAT = "voxtext.asr/1"
 
 
 @dataclass
@@ -37,14 +41,14 @@ class Recognizer:
     decoder: Any
     sample_rate: int
     checkpoint: Path
-    metadata: Mapping[str, Any]
+    metadata: CheckpointMetadata
     #: the decoder in use when it is not the checkpoint's own (``with_decoder``)
     decoder_record: Provenance | None = None
 
     @property
     def groups(self) -> GroupVocabulary | None:
         """The group vocabulary of a group-aware model (``None`` for a plain one)."""
-        groups = self.metadata.get("groups")
+        groups = self.metadata.task_state.get("groups")
         return GroupVocabulary.from_dict(groups) if groups else None
 
     def with_decoder(self, spec: ComponentSpec) -> Recognizer:
@@ -135,39 +139,61 @@ class Recognizer:
         return vocabulary.ids_of(groups)
 
 
-def load_recognizer(path: str | Path, *, device: str = "cpu", which: str = "best") -> Recognizer:
+def load_recognizer(
+    path: str | Path, *, device: str = "cpu", which: Which = "best", task: str = DEFAULT_TASK
+) -> Recognizer:
     """From a run folder (its ``best``/``latest``/``averaged`` checkpoint) or a checkpoint
-    folder. Every component's plugin must still be installed: a missing one is named with
-    the version the checkpoint was built with."""
-    folder, state, metadata = load_format_checkpoint(
-        path,
-        FORMAT,
-        "an ASR checkpoint",
-        which=which,  # type: ignore[arg-type]
-    )
+    folder written by ``task``. Every component's plugin must still be installed: a missing
+    one is named with the version the checkpoint was built with."""
+    folder, state, metadata = load_task_checkpoint(path, task, which=which)
     source = f"checkpoint {folder}"
-    records = {role: Provenance.from_dict(r) for role, r in metadata["components"].items()}
-    tokenizer = rebuild_component(Provenance.from_dict(metadata["tokenizer"]), source=source)
+    model_roles = [role for role in metadata.components if role not in ("tokenizer", "decoder")]
+    tokenizer = rebuild_component(metadata.record("tokenizer", source=source), source=source)
+    task_state = metadata.task_state
     model = reassemble(
-        records, int(metadata["vocab_size"]), source=source, groups=metadata.get("groups")
+        metadata.records(model_roles),
+        int(task_state["vocab_size"]),
+        source=source,
+        groups=task_state.get("groups"),
     )
-    if model.normalizer is not None and metadata.get("normalizer_state") is not None:
+    if model.normalizer is not None and task_state.get("normalizer_state") is not None:
         model.normalizer.load_state_dict(
             {
                 k: torch.tensor(v, dtype=torch.float64)
-                for k, v in metadata["normalizer_state"].items()
+                for k, v in task_state["normalizer_state"].items()
             }
         )
     inference_state = {k: v for k, v in state.items() if not k.startswith("augmentations.")}
     model.load_state_dict(inference_state)
     model.to(device).eval()
-    decoder_record = Provenance.from_dict(metadata["decoder"])
+    decoder_record = metadata.record("decoder", source=source)
     decoder, _ = decoder_for(
         ComponentSpec(decoder_record.name, decoder_record.config),
         tokenizer,
         where=f"{source}: decoder",
     )
-    return Recognizer(model, tokenizer, decoder, int(metadata["sample_rate"]), folder, metadata)
+    return Recognizer(model, tokenizer, decoder, int(task_state["sample_rate"]), folder, metadata)
+
+
+def upgrade_metadata(saved: Mapping[str, Any], source: str) -> CheckpointMetadata | None:
+    """A CTC checkpoint's metadata of the :data:`LEGACY_FORMAT` (or an ONNX export's of
+    that time, which kept the same entries) in the one schema; None for another format."""
+    if saved.get("format") != LEGACY_FORMAT:
+        return None
+    missing = [k for k in ("components", "tokenizer", "decoder", "vocab_size") if k not in saved]
+    if missing:
+        raise CheckpointError(f"{source}: a {LEGACY_FORMAT} checkpoint without {missing}")
+    components = {
+        **saved["components"],
+        "tokenizer": saved["tokenizer"],
+        "decoder": saved["decoder"],
+    }
+    state_keys = ("config", "sample_rate", "normalizer_state", "vocab_size", "training_data")
+    task_state = {key: saved[key] for key in state_keys if key in saved}
+    if saved.get("groups"):
+        task_state["groups"] = saved["groups"]
+    task = saved.get("config", {}).get("task", DEFAULT_TASK)
+    return CheckpointMetadata(str(task), components, task_state)
 
 
 @dataclass
@@ -238,24 +264,27 @@ class CheckpointRecognizer:
         from voxtext import __version__
 
         metadata = self.recognizer.metadata
-        decoder = self.recognizer.decoder_record or Provenance.from_dict(metadata["decoder"])
+        source = str(self.recognizer.checkpoint)
+        decoder = self.recognizer.decoder_record or metadata.record("decoder", source=source)
         components = {
-            role: Provenance.from_dict(record).to_dict()
-            for role, record in metadata.get("components", {}).items()
+            role: record.to_dict()
+            for role, record in metadata.records().items()
+            if role not in ("tokenizer", "decoder")
         }
         return {
             "engine": "voxtext",
             "model": str(self.recognizer.checkpoint),
             "version": __version__,
             "settings": {
-                "format": metadata.get("format"),
+                "format": metadata.format,
+                "task": metadata.task,
                 "components": components,
                 # without its config: that holds the whole learnt vocabulary
                 "tokenizer": {
-                    k: v for k, v in metadata.get("tokenizer", {}).items() if k != "config"
+                    k: v for k, v in metadata.components["tokenizer"].items() if k != "config"
                 },
                 "decoder": decoder.to_dict(),
-                "groups": metadata.get("groups"),
+                "groups": metadata.task_state.get("groups"),
                 "max_batch_seconds": self.max_batch_seconds,
                 "groups_from": "identified from audio" if self.identify_groups else "inputs",
             },

@@ -7,6 +7,10 @@ The exported folder holds ``model.onnx`` and ``metadata.json``. The graph takes
 needs without the torch model (tokenizer, decoder, sample rate), the graph's inputs and
 outputs, the exporter and its versions, and the parity measured at export time.
 
+The checkpoint's own metadata (``voxtext.train.metadata``: the task and every component's
+provenance) goes in whole, under ``checkpoint_metadata``; exports of
+:data:`LEGACY_EXPORT_FORMAT` kept its entries at the top level and are read too.
+
 The feature extractor goes into the graph through ``traceable()``
 (``protocols.TraceableFeatureExtractor``): the eager extractors are tuned with in-place
 writes and loops that no exporter follows. The exporter is torch.onnx's dynamo exporter
@@ -27,9 +31,13 @@ from torch import nn
 
 from voxtext.asr.model import CTCModel
 from voxtext.errors import VoxtextError
+from voxtext.train.checkpoint import Which
+from voxtext.train.metadata import CheckpointMetadata
 
 #: ``format`` of an exported folder's ``metadata.json``.
-EXPORT_FORMAT = "voxtext.asr-onnx/1"
+EXPORT_FORMAT = "voxtext.asr-onnx/2"
+#: the format of exports written before checkpoints had one metadata schema
+LEGACY_EXPORT_FORMAT = "voxtext.asr-onnx/1"
 MODEL_FILE = "model.onnx"
 METADATA_FILE = "metadata.json"
 INPUT_NAMES = ("waveforms", "lengths")
@@ -79,16 +87,16 @@ class ExportResult:
 
 
 def export_onnx(
-    checkpoint: Path, out: Path, *, which: str = "best", opset: int = OPSET
+    checkpoint: Path, out: Path, *, which: Which = "best", opset: int = OPSET
 ) -> ExportResult:
     """Export ``checkpoint`` (a run or checkpoint folder of a CTC model) into ``out``; check
     the graph with onnxruntime against the eager model before writing the metadata."""
     from voxtext.asr.inference import load_recognizer
     from voxtext.train import resolve_checkpoint
-    from voxtext.train.checkpoint import read_metadata
+    from voxtext.train.metadata import checkpoint_task_name
 
-    folder = resolve_checkpoint(checkpoint, which)  # type: ignore[arg-type]
-    refuse_unexportable(folder, read_metadata(folder).get("metadata", {}))
+    folder = resolve_checkpoint(checkpoint, which)
+    refuse_unexportable(folder, checkpoint_task_name(folder))
     recognizer = load_recognizer(checkpoint, which=which)
     model = recognizer.model
     assert isinstance(model, CTCModel)  # load_recognizer restores the torch model
@@ -114,16 +122,14 @@ def export_onnx(
     return ExportResult(out, diff, metadata)
 
 
-def refuse_unexportable(folder: Path, metadata: dict[str, Any]) -> None:
+def refuse_unexportable(folder: Path, task: str) -> None:
     """A clear error for a checkpoint of a task the export does not cover."""
-    from voxtext.asr.inference import FORMAT
+    from voxtext.tasks import DEFAULT_TASK
 
-    task, form = metadata.get("task"), metadata.get("format")
-    if task is not None or form != FORMAT:
-        what = f"task '{task}'" if task is not None else f"format '{form}'"
+    if task != DEFAULT_TASK:
         raise ExportError(
-            f"{folder}: a checkpoint of {what} cannot be exported to ONNX; export covers CTC "
-            f"speech recognisers ({FORMAT} checkpoints) only"
+            f"{folder}: a checkpoint of task '{task}' cannot be exported to ONNX; export covers "
+            f"CTC speech recognisers (task '{DEFAULT_TASK}') only"
         )
 
 
@@ -219,15 +225,13 @@ def valid_max_abs_diff(a: torch.Tensor, b: torch.Tensor, lengths: torch.Tensor) 
 
 
 def export_metadata(
-    checkpoint_metadata: dict[str, Any] | Any, folder: Path, opset: int, diff: float
+    checkpoint_metadata: CheckpointMetadata, folder: Path, opset: int, diff: float
 ) -> dict[str, Any]:
     """``metadata.json`` of an exported folder (see the module docstring)."""
-    keys = ("sample_rate", "vocab_size", "tokenizer", "decoder", "components")
     return {
         "format": EXPORT_FORMAT,
         "checkpoint": str(folder),
-        "checkpoint_format": checkpoint_metadata.get("format"),
-        **{key: checkpoint_metadata[key] for key in keys},
+        "checkpoint_metadata": checkpoint_metadata.to_dict(),
         "model_file": MODEL_FILE,
         "inputs": [
             {"name": "waveforms", "dtype": "float32", "shape": ["batch", "samples"]},

@@ -18,6 +18,7 @@ from torch import nn
 
 from voxtext.asr.inference import Recognizer
 from voxtext.errors import VoxtextError
+from voxtext.train.metadata import CheckpointMetadata
 
 
 class OnnxCTCModel(nn.Module):
@@ -69,7 +70,7 @@ class OnnxCTCModel(nn.Module):
 
 def read_export_metadata(folder: Path) -> dict[str, Any]:
     """An exported folder's ``metadata.json``, or a clear error saying how to make one."""
-    from voxtext.asr.onnx_export import EXPORT_FORMAT, METADATA_FILE
+    from voxtext.asr.onnx_export import EXPORT_FORMAT, LEGACY_EXPORT_FORMAT, METADATA_FILE
 
     path = folder / METADATA_FILE
     try:
@@ -80,7 +81,7 @@ def read_export_metadata(folder: Path) -> dict[str, Any]:
             "checkpoint with `voxtext export CHECKPOINT --format onnx --out DIR` and pass DIR, "
             "or run a checkpoint in PyTorch with --runtime torch"
         ) from None
-    if metadata.get("format") != EXPORT_FORMAT:
+    if metadata.get("format") not in (EXPORT_FORMAT, LEGACY_EXPORT_FORMAT):
         raise VoxtextError(
             f"{path}: format {metadata.get('format')!r} is not an ONNX export "
             f"({EXPORT_FORMAT}); `voxtext export` writes those"
@@ -94,7 +95,7 @@ def load_onnx_recognizer(
     """The recogniser of an exported folder, running its graph through onnxruntime (on CPU:
     another ``device`` is a clear error)."""
     from voxtext.asr.assembly import decoder_for
-    from voxtext.components import ComponentSpec, Provenance, rebuild_component
+    from voxtext.components import ComponentSpec, rebuild_component
     from voxtext.errors import ConfigError
 
     if device != "cpu":
@@ -103,14 +104,29 @@ def load_onnx_recognizer(
             "use --runtime torch for other devices"
         )
     folder = Path(folder)
-    metadata = read_export_metadata(folder)
+    export = read_export_metadata(folder)
     source = f"exported model {folder}"
-    tokenizer = rebuild_component(Provenance.from_dict(metadata["tokenizer"]), source=source)
-    decoder_record = Provenance.from_dict(metadata["decoder"])
+    metadata = _checkpoint_metadata(export, source)
+    tokenizer = rebuild_component(metadata.record("tokenizer", source=source), source=source)
+    decoder_record = metadata.record("decoder", source=source)
     decoder, _ = decoder_for(
         ComponentSpec(decoder_record.name, decoder_record.config),
         tokenizer,
         where=f"{source}: decoder",
     )
-    model = OnnxCTCModel(folder / metadata["model_file"], threads)
-    return Recognizer(model, tokenizer, decoder, int(metadata["sample_rate"]), folder, metadata)
+    model = OnnxCTCModel(folder / export["model_file"], threads)
+    rate = int(metadata.task_state["sample_rate"])
+    return Recognizer(model, tokenizer, decoder, rate, folder, metadata)
+
+
+def _checkpoint_metadata(export: dict[str, Any], source: str) -> CheckpointMetadata:
+    """The exported checkpoint's metadata: kept whole, or (a legacy export) as the CTC
+    checkpoint entries of its time at the top level."""
+    from voxtext.asr.inference import LEGACY_FORMAT, upgrade_metadata
+    from voxtext.asr.onnx_export import LEGACY_EXPORT_FORMAT
+
+    if export["format"] != LEGACY_EXPORT_FORMAT:
+        return CheckpointMetadata.from_dict(export["checkpoint_metadata"], source=source)
+    upgraded = upgrade_metadata({**export, "format": LEGACY_FORMAT}, source)
+    assert upgraded is not None  # the format is the one it reads
+    return upgraded

@@ -3,7 +3,7 @@
 ``MODEL_OR_RECOGNISER`` is either an existing path or a registry name:
 
 - a run or checkpoint folder opens through the task its metadata names
-  (``protocols.SpeechTask.recognizer``); a CTC checkpoint, which names none, is restored by
+  (``protocols.SpeechTask.recognizer``); a checkpoint of the core's CTC task is restored by
   ``voxtext.asr`` directly, with the decoder options the command line gives;
 - a folder ``voxtext export`` wrote opens with onnxruntime (``runtime="onnx"``);
 - anything else is a registered recogniser (``register_recognizers``), configured with
@@ -74,27 +74,15 @@ def open_recognizer(target: str | Path, options: OpenOptions | None = None) -> O
         return _ctc(load_onnx_recognizer(path, device=options.device), options)
     if not path.exists():
         return _registered(str(target), options)
+    from voxtext.tasks import DEFAULT_TASK
+    from voxtext.train.metadata import checkpoint_task_name
+
     task_name = checkpoint_task_name(path)
-    if task_name is None:
+    if task_name == DEFAULT_TASK:
         from voxtext.asr import load_recognizer
 
         return _ctc(load_recognizer(path, device=options.device), options)
     return _from_task(path, task_name, options)
-
-
-def checkpoint_task_name(path: Path) -> str | None:
-    """The task a checkpoint's metadata names; text checkpoints written before they named it
-    say it by their format. ``None``: a CTC checkpoint (they name no task)."""
-    from voxtext.text.restore import FORMAT_FAMILY, legacy_task
-    from voxtext.train import resolve_checkpoint
-    from voxtext.train.checkpoint import read_metadata
-
-    metadata = read_metadata(resolve_checkpoint(path)).get("metadata", {})
-    if metadata.get("task") is not None:
-        return str(metadata["task"])
-    if str(metadata.get("format", "")).startswith(FORMAT_FAMILY):
-        return legacy_task(metadata)
-    return None
 
 
 def _ctc(model: Any, options: OpenOptions) -> Opened:
@@ -102,7 +90,7 @@ def _ctc(model: Any, options: OpenOptions) -> Opened:
     from voxtext.config import parse_overrides
 
     if options.decoder or options.decoder_options:
-        name = options.decoder or model.metadata["decoder"]["name"]
+        name = options.decoder or model.metadata.components["decoder"]["name"]
         model = model.with_decoder(ComponentSpec(name, parse_overrides(options.decoder_options)))
     recognizer = model.as_recognizer(
         options.max_batch_seconds, identify_groups=options.identify_groups

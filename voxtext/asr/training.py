@@ -12,7 +12,6 @@ import torch
 from voxtext.asr.assembly import assemble, decoder_for, with_defaults
 from voxtext.asr.config import ASRConfig
 from voxtext.asr.decoding import auxiliary_metrics, decode_files
-from voxtext.asr.inference import FORMAT
 from voxtext.asr.losses import ctc_loss, group_aware_loss
 from voxtext.components import build_component
 from voxtext.config import plain, to_dict
@@ -26,6 +25,7 @@ from voxtext.speech.dataset import (
 from voxtext.speech.evaluation import dev_evaluator
 from voxtext.speech.groups import GroupVocabulary, build_strategies, plan_groups
 from voxtext.train import DurationBatchSampler, SampledBatches, Trainer
+from voxtext.train.metadata import CheckpointMetadata
 from voxtext.train.trainer import TrainResult
 
 #: Tokenizer config fields that say where its vocabulary comes from (protocols.Tokenizer);
@@ -58,13 +58,13 @@ def train(config: ASRConfig, *, resume: bool = False) -> TrainResult:
     if model.normalizer is not None and model.normalizer.needs_fitting:
         _fit_normalizer(model, dataset, config)
     decoder, decoder_record = decoder_for(config.spec("decoder"), tokenizer, where="decoder")
-    metadata = {
-        "format": FORMAT,
+    components = {role: r.to_dict() for role, r in assembled.records.items()}
+    # the fitted tokenizer's whole config (its learnt vocabulary), not the config's table
+    components["tokenizer"] = {**tokenizer_record.to_dict(), "config": plain(tokenizer.to_dict())}
+    components["decoder"] = decoder_record.to_dict()
+    task_state: dict[str, Any] = {
         "config": plain(to_dict(config)),
         "sample_rate": config.data.sample_rate,
-        "tokenizer": {**tokenizer_record.to_dict(), "config": plain(tokenizer.to_dict())},
-        "components": {role: r.to_dict() for role, r in assembled.records.items()},
-        "decoder": decoder_record.to_dict(),
         "normalizer_state": _tensors_to_lists(model.normalizer.state_dict())
         if model.normalizer is not None
         else None,
@@ -79,7 +79,7 @@ def train(config: ASRConfig, *, resume: bool = False) -> TrainResult:
         assembled.group_module_roles,
     )
     if plan.vocabulary is not None:
-        metadata["groups"] = plan.metadata()
+        task_state["groups"] = plan.metadata()
     sampler = DurationBatchSampler(
         [u.duration for u in utterances],
         config.data.max_batch_seconds,
@@ -96,7 +96,7 @@ def train(config: ASRConfig, *, resume: bool = False) -> TrainResult:
         batches,
         config.out_dir,
         evaluate=_dev_evaluator(config, decoder, vocabulary),
-        metadata=metadata,
+        metadata=CheckpointMetadata(config.task, components, task_state),
         extra_state=plan.extra_state,
         # precision "auto" may pick bf16 on CPUs with native bf16: it reached fp32's dev CER
         # on the ASR smoke task (tests/asr/test_asr_precision.py)

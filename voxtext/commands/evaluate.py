@@ -79,12 +79,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from voxtext.asr.opening import checkpoint_task_name
+    from voxtext.tasks import DEFAULT_TASK
+    from voxtext.train.metadata import checkpoint_task_name
 
     path = Path(args.checkpoint)
     if path.exists() and args.runtime != "onnx" and not args.recognizer_options:
         task = checkpoint_task_name(path)
-        if task is not None and _scores_itself(task, path):
+        if task != DEFAULT_TASK and _scores_itself(task, path):
             return _run_task(args, task)
     return _decode(args)
 

@@ -38,6 +38,7 @@ from voxtext.text.evaluation import (
 )
 from voxtext.text.metrics import ClassificationMetrics, EntityMetrics
 from voxtext.text.restore import LoadedTextModel, load_text_model
+from voxtext.train.checkpoint import Which
 
 
 class TextPredictor:
@@ -62,7 +63,11 @@ class TextPredictor:
 
     @classmethod
     def load(
-        cls, paths: str | Path | Sequence[str | Path], *, which: str = "best", device: str = "cpu"
+        cls,
+        paths: str | Path | Sequence[str | Path],
+        *,
+        which: Which = "best",
+        device: str = "cpu",
     ) -> TextPredictor:
         """One run/checkpoint folder, or several for an ensemble."""
         listed = [paths] if isinstance(paths, str | Path) else list(paths)
@@ -246,7 +251,7 @@ def _check_groups(examples: Sequence[TaskExample], group_by: Sequence[str], path
 
 def _vocabulary(member: LoadedTextModel) -> Any:
     """What makes two members' tokenizers equal: the encoder's rebuild options, less paths."""
-    options = dict(member.metadata["encoder"]["options"])
+    options = dict(member.metadata.components["encoder"]["options"])
     options.pop("path", None)
     return options
 

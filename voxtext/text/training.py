@@ -36,7 +36,7 @@ from voxtext.text.dataset import (
 from voxtext.text.evaluation import masked_lm_scores, metric_dict, task_scores
 from voxtext.text.losses import TaskLoss, TextLoss
 from voxtext.text.model import TextModel, add_lora, freeze_embeddings, parameter_counts
-from voxtext.text.restore import ENCODER_FILES, FORMAT, encoder_from_checkpoint
+from voxtext.text.restore import ENCODER_FILES, encoder_from_checkpoint, text_metadata
 from voxtext.train import Trainer, TrainResult
 from voxtext.train.distributed import current_rank_and_world
 
@@ -100,15 +100,14 @@ def train(config: TextConfig, *, resume: bool = False) -> TrainResult:
         },
         config.trainer.seed,
     )
-    metadata = {
-        "format": FORMAT,
-        "task": config.task,
-        "config": plain(to_dict(config)),
-        "encoder": encoder_meta,
-        "heads": head_meta,
-        "lora": lora,
-        "parameters": counts,
-    }
+    metadata = text_metadata(
+        config.task,
+        plain(to_dict(config)),
+        encoder_meta,
+        head_meta,
+        lora=lora,
+        parameters=counts,
+    )
     _save_encoder_files(encoder, config.out_dir, encoder_meta)
     trainer = Trainer(
         config.trainer,
@@ -181,10 +180,10 @@ def _encoder(config: TextConfig, tasks: list[_Task]) -> tuple[Any, dict[str, Any
     if config.init_from is not None:
         spec = config.encoder_spec()
         encoder, meta = encoder_from_checkpoint(config.init_from)
-        if spec is not None and spec.name != meta["record"]["name"]:
+        if spec is not None and spec.name != meta["name"]:
             raise ConfigError(
                 f"encoder: names '{spec.name}' but init_from {config.init_from} holds a "
-                f"'{meta['record']['name']}' encoder; drop the [encoder] table to use it"
+                f"'{meta['name']}' encoder; drop the [encoder] table to use it"
             )
         return encoder, meta
     spec = config.encoder_spec()
@@ -209,7 +208,7 @@ def _encoder_meta(encoder: Any, record: Provenance) -> dict[str, Any]:
     plain_record = record.to_dict()
     plain_record["config"] = {k: v for k, v in plain_record["config"].items() if k != "texts"}
     return {
-        "record": plain(plain_record),
+        **plain(plain_record),
         "options": plain(encoder.to_dict()),
         "files": ENCODER_FILES if hasattr(encoder, "save_files") else None,
     }

@@ -17,7 +17,7 @@ A task (ASR, text classification) supplies four things and gets a trained model 
     trainer = Trainer(TrainerConfig(max_epochs=30, lr=1e-3, warmup_steps=500, metric="cer"),
                       model, loss_fn, batches, "runs/asr",
                       evaluate=lambda m: {"cer": dev_cer(m)},                # on rank 0
-                      metadata={"tokenizer": ..., "components": {...}})      # JSON data
+                      metadata=CheckpointMetadata("my-task", components, task_state))
     result = trainer.fit(resume=True)          # continues runs/asr if it has a checkpoint
     state_dict, metadata = load_checkpoint(result.best_checkpoint)
 
@@ -38,6 +38,8 @@ The pieces, one file each:
   collate, optional DataLoader workers), with a saved position for exact resume.
 - ``checkpoint``: atomic ``checkpoint-<step>/`` folders (``model.safetensors``,
   ``metadata.json``, ``trainer_state.pt``), ``latest``/``best`` pointers, pruning, loading.
+- ``metadata``: ``CheckpointMetadata``, the one schema of what a task keeps in a checkpoint
+  (``task``, ``components`` by role, ``task_state``); older formats converted by their task.
 - ``averaging``: ``average_checkpoints`` of the last or best N, written as ``averaged/``.
 - ``distributed``: torchrun process groups, DDP wrapping, collectives (no-ops in one process).
 - ``reporting``: ``metrics.jsonl`` and the rich progress bar (rank 0 only).
@@ -47,8 +49,8 @@ Under ``torchrun`` every rank builds the same model, sampler (it shards itself) 
 only rank 0 evaluates, logs and writes checkpoints, and ``evaluate`` receives the unwrapped
 model in eval mode under ``torch.no_grad`` and the training autocast (float32 when
 ``precision="auto"`` chose bf16 on a CPU, so the dev metric matches inference). Put what
-inference needs (tokenizer, feature normaliser, the plugin name and version of every
-component) in ``metadata``; put objects whose state changes during training in
+inference needs (the provenance of every component, a feature normaliser's statistics) in
+``metadata`` (a ``CheckpointMetadata``); put objects whose state changes during training in
 ``extra_state`` (anything with ``state_dict``/``load_state_dict``), which is saved with the
 trainer state for resuming.
 """
@@ -66,6 +68,7 @@ from voxtext.train.checkpoint import (
 from voxtext.train.config import TrainerConfig
 from voxtext.train.distributed import DistributedContext, init_distributed, shutdown_distributed
 from voxtext.train.loss import Batch, LossFn, LossOutput, batch_ids, float32_loss, move_to_device
+from voxtext.train.metadata import CheckpointMetadata
 from voxtext.train.sampler import (
     DroppedItem,
     DurationBatchSampler,
@@ -79,6 +82,7 @@ __all__ = [
     "Batch",
     "BatchSource",
     "CheckpointError",
+    "CheckpointMetadata",
     "DistributedContext",
     "DroppedItem",
     "DurationBatchSampler",

@@ -165,21 +165,6 @@ def load_checkpoint(
     return state, read_metadata(folder)
 
 
-def load_format_checkpoint(
-    path: str | os.PathLike[str], expected: str, what: str, *, which: Which = "best"
-) -> tuple[Path, dict[str, torch.Tensor], dict[str, Any]]:
-    """``(folder, state_dict, task metadata)`` of a checkpoint whose metadata ``format`` is
-    ``expected``; another format is an error naming both (``what``: "an ASR checkpoint")."""
-    folder = resolve_checkpoint(path, which)
-    state, saved = load_checkpoint(folder)
-    metadata: dict[str, Any] = saved.get("metadata", {})
-    if metadata.get("format") != expected:
-        raise CheckpointError(
-            f"{folder} is not {what} (format {metadata.get('format')!r}, expected {expected!r})"
-        )
-    return folder, state, metadata
-
-
 def read_metadata(folder: Path) -> dict[str, Any]:
     path = folder / METADATA_FILE
     try:

@@ -30,6 +30,7 @@ from voxtext.train.distributed import (
     wrap_model,
 )
 from voxtext.train.loss import LossFn
+from voxtext.train.metadata import CheckpointMetadata
 from voxtext.train.precision import resolve_precision
 from voxtext.train.reporting import MetricsLog, ProgressBar
 from voxtext.train.rng import capture_rng_state, restore_rng_state, seed_everything
@@ -60,12 +61,14 @@ class Trainer:
         out_dir: str | Path,
         *,
         evaluate: Evaluate | None = None,
-        metadata: Mapping[str, Any] | None = None,
+        metadata: CheckpointMetadata | Mapping[str, Any] | None = None,
         extra_state: Mapping[str, Stateful] | None = None,
         cpu_bf16: bool = False,
     ) -> None:
         self.config, self.loss_fn, self.batches = config, loss_fn, train_batches
         self.out_dir, self.evaluate = Path(out_dir), evaluate
+        if isinstance(metadata, CheckpointMetadata):
+            metadata = metadata.to_dict()
         self.metadata = _json_checked(dict(metadata or {}))
         self.extra_state = dict(extra_state or {})
         self.ctx: DistributedContext = init_distributed(config.device)

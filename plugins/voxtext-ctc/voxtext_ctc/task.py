@@ -38,3 +38,10 @@ class CTCTask:
         from voxtext.asr import load_recognizer
 
         return load_recognizer(path).as_recognizer(identify_groups=identify_groups)
+
+    def upgrade_metadata(self, saved: Mapping[str, Any], source: str) -> Any:
+        """Checkpoints of the CTC format before the one schema
+        (``voxtext.train.metadata.LegacyMetadata``)."""
+        from voxtext.asr.inference import upgrade_metadata
+
+        return upgrade_metadata(saved, source)

@@ -168,7 +168,12 @@ def test_model_card_is_written_next_to_the_checkpoint(tmp_path):
         "step": 10,
         "saved_at": "today",
         "voxtext_version": "0.1.0",
-        "metadata": {"training_data": rows, "components": {}},
+        "metadata": {
+            "format": "voxtext.checkpoint/2",
+            "task": "asr",
+            "components": {},
+            "task_state": {"training_data": rows},
+        },
     }
     (checkpoint / "metadata.json").write_text(json.dumps(metadata))
     (tmp_path / "run" / "best").write_text("checkpoint-10\n")

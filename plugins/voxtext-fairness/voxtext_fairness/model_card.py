@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from voxtext_fairness.markdown import model_card_section, pct, pt, pt_ci
 
 if TYPE_CHECKING:
+    from voxtext.train.metadata import CheckpointMetadata
     from voxtext_fairness.report import AsrFairnessReport, Explanations
 
 INTENDED_USE = (
@@ -45,8 +46,11 @@ def write_model_card(
 
 
 def model_card(report: AsrFairnessReport, metadata: Mapping[str, Any], name: str) -> str:
-    """The card's text from a report and a checkpoint's ``metadata.json``."""
-    task = metadata.get("metadata", {})
+    """The card's text from a report and a checkpoint's ``metadata.json`` (its task's
+    entry read in the one schema, ``voxtext.train.metadata``, an older format converted)."""
+    from voxtext.train.metadata import task_metadata
+
+    task = task_metadata(metadata.get("metadata", {}), source=name)
     lines = [
         *_front_matter(report, name),
         f"# Model card: {name}",
@@ -114,12 +118,13 @@ def _front_matter(report: AsrFairnessReport, name: str) -> list[str]:
     ]
 
 
-def _details(metadata: Mapping[str, Any], task: Mapping[str, Any]) -> list[str]:
+def _details(metadata: Mapping[str, Any], task: CheckpointMetadata) -> list[str]:
     lines = [
         f"- Checkpoint: step {metadata.get('step', '?')}, saved {metadata.get('saved_at', '?')}"
     ]
     lines.append(f"- voxtext {metadata.get('voxtext_version', '?')}")
-    for role, record in dict(task.get("components", {})).items():
+    lines.append(f"- Task: {task.task}")
+    for role, record in task.components.items():
         if isinstance(record, Mapping):
             lines.append(
                 f"- {role}: `{record.get('name', '?')}` from {record.get('plugin', '?')} "
@@ -128,13 +133,13 @@ def _details(metadata: Mapping[str, Any], task: Mapping[str, Any]) -> list[str]:
     return lines
 
 
-def _training_data(task: Mapping[str, Any], report: AsrFairnessReport) -> list[str]:
+def _training_data(task: CheckpointMetadata, report: AsrFairnessReport) -> list[str]:
     """Per group: utterances, hours, speakers — from the checkpoint's record, or, for a
     checkpoint that predates it, from its training manifest when that is still there."""
-    rows = task.get("training_data")
+    rows = task.task_state.get("training_data")
     source = "the checkpoint's metadata"
     if not rows:
-        train = task.get("config", {}).get("data", {}).get("train")
+        train = task.task_state.get("config", {}).get("data", {}).get("train")
         if not train or not Path(train).is_file():
             return [
                 "Not recorded in this checkpoint, and its training manifest "

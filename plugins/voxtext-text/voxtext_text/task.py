@@ -57,7 +57,7 @@ class TextTask:
 
         paths = [request.checkpoint, *request.ensemble]
         predictor = TextPredictor.load(paths, device=request.device)
-        recorded = predictor.members[0].metadata.get("config", {}).get("evaluator")
+        recorded = predictor.members[0].metadata.task_state.get("config", {}).get("evaluator")
         out = request.out or DEFAULT_OUT
         if out.suffix in (".jsonl", ".json", ".csv"):
             raise ConfigError(
@@ -77,3 +77,10 @@ class TextTask:
         return EvaluationResult(
             metrics, f"report in {out}/report.md, predictions in {out}/predictions.jsonl"
         )
+
+    def upgrade_metadata(self, saved: Mapping[str, Any], source: str) -> Any:
+        """Text checkpoints of the format before the one schema
+        (``voxtext.train.metadata.LegacyMetadata``)."""
+        from voxtext.text.restore import upgrade_metadata
+
+        return upgrade_metadata(saved, source)

@@ -19,7 +19,7 @@ import voxtext
 from voxtext import cli
 from voxtext.errors import ConfigError
 from voxtext.protocols import RecognitionInput, Recognizer, Task
-from voxtext.testing import write_tone_corpus
+from voxtext.testing import copy_run_with_metadata, read_metadata_fixture, write_tone_corpus
 
 SOT, NO_TIMESTAMPS, EOT = 50257, 50362, 50256  # tiny.en's tokenizer
 
@@ -105,6 +105,11 @@ def test_teacher_forcing_predicts_text_and_end_not_the_prefix() -> None:
     assert labels.tolist() == [[-100, 11, 12, EOT], [-100, 21, EOT, -100]]
 
 
+#: The ``metadata`` entry the voxtext of 2026-12-08 (format ``voxtext.whisper-seq2seq/1``,
+#: before the one checkpoint schema) wrote for the toy run below, its folders written
+#: ``{root}`` (the test's) and ``{tiny_hf}``.
+LEGACY = Path(__file__).resolve().parent / "fixtures" / "legacy-whisper-seq2seq.json"
+
 CONFIG = """
 task = "whisper-seq2seq"
 out_dir = "{out}"
@@ -163,6 +168,11 @@ def test_fine_tuning_learns_a_toy_corpus_and_evaluates_through_its_task(
         items.append(RecognitionInput(r["id"], np.asarray(audio), rate))
     texts = [t.text for t in recognizer.transcribe(items)]
     assert texts == [r["hyp"] for r in rows] == [r["ref"] for r in rows]
+    # a checkpoint of the format before the one schema loads as the same model
+    legacy = read_metadata_fixture(LEGACY, tiny_hf=str(tiny_hf), root=str(tmp_path))
+    assert legacy["format"] == "voxtext.whisper-seq2seq/1"
+    old = copy_run_with_metadata(run, tmp_path / "old-run", legacy)
+    assert [t.text for t in task.recognizer(old).transcribe(items)] == texts
     with pytest.raises(ConfigError, match="reads no group, so it has nothing to identify"):
         task.recognizer(run, identify_groups=True)
     transcribe_the_run(run, manifest, manifest_rows, capsys)

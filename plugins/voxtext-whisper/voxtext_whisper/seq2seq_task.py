@@ -14,8 +14,9 @@ It builds on the core speech kit (``voxtext.speech``): data handling (manifests,
 filter, dynamic batches, group ids), group strategies that sample or reweight (model modules
 such as adapters need a model that reads groups, like the CTC task's), dev scoring and the
 core ``Trainer``. A checkpoint holds the whole
-model's weights plus, in its metadata, the pretrained model it started from; restoring it
-rebuilds that architecture and loads the fine-tuned weights.
+model's weights plus, in its metadata, the pretrained model it started from (``task_state``:
+``pretrained``, the decoder ``prefix``, the config; ``components``: the group strategies);
+restoring it rebuilds that architecture and loads the fine-tuned weights.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from voxtext.errors import ConfigError, VoxtextError
 from voxtext.protocols import RecognitionInput, Transcript
 from voxtext.speech.config import DataConfig, GroupedRun
 from voxtext.train import LossOutput, TrainerConfig, float32_loss
+from voxtext.train.metadata import CheckpointMetadata
 
 if TYPE_CHECKING:
     from voxtext.data.manifest import Utterance
@@ -40,7 +42,9 @@ if TYPE_CHECKING:
     from voxtext_whisper.guard import Decoded
 
 TASK = "whisper-seq2seq"
-FORMAT = "voxtext.whisper-seq2seq/1"
+#: The format of this task's checkpoints before the one checkpoint schema
+#: (``voxtext.train.metadata``); ``upgrade_metadata`` reads them.
+LEGACY_FORMAT = "voxtext.whisper-seq2seq/1"
 SAMPLE_RATE = 16000  # Whisper's front end
 FRAMES_PER_SECOND = 100  # its log-mel hop: 160 samples
 
@@ -115,6 +119,14 @@ class WhisperSeq2SeqTask:
                 "it once (its transcripts are the same with or without the group)"
             )
         return load_seq2seq(path)
+
+    def upgrade_metadata(self, saved: Mapping[str, Any], source: str) -> CheckpointMetadata | None:
+        """Checkpoints of :data:`LEGACY_FORMAT` (``voxtext.train.metadata.LegacyMetadata``):
+        the strategies' records become the components, the rest the task state."""
+        if saved.get("format") != LEGACY_FORMAT:
+            return None
+        rest = {k: v for k, v in saved.items() if k not in ("format", "task", "components")}
+        return CheckpointMetadata(TASK, dict(saved.get("components", {})), rest)
 
 
 def seq2seq_loss(
@@ -242,9 +254,7 @@ def train(config: Seq2SeqConfig, *, resume: bool = False) -> Any:
                 "dialect-id) need a model that reads groups (the CTC task's)"
             )
     plan = plan_groups(vocabulary, strategies, context, dataset.group_ids)
-    metadata: dict[str, Any] = {
-        "format": FORMAT,
-        "task": TASK,
+    task_state: dict[str, Any] = {
         "config": to_dict(config),
         "sample_rate": config.data.sample_rate,
         "pretrained": pretrained_record(m.path),
@@ -252,8 +262,8 @@ def train(config: Seq2SeqConfig, *, resume: bool = False) -> Any:
         "training_data": training_composition(utterances, config.evaluation_groups()),
     }
     if plan.vocabulary is not None:
-        metadata["groups"] = plan.metadata()
-        metadata["components"] = {s.role: s.record.to_dict() for s in strategies}
+        task_state["groups"] = plan.metadata()
+    components = {s.role: s.record.to_dict() for s in strategies}
     sampler = DurationBatchSampler(
         [u.duration for u in utterances],
         config.data.max_batch_seconds,
@@ -270,7 +280,7 @@ def train(config: Seq2SeqConfig, *, resume: bool = False) -> Any:
         batches,
         config.out_dir,
         evaluate=dev_evaluator(config, _dev_transcriber(config, targets)),
-        metadata=metadata,
+        metadata=CheckpointMetadata(TASK, components, task_state),
         extra_state=plan.extra_state,
     )
     return trainer.fit(resume=resume)
@@ -401,37 +411,32 @@ def pretrained_recognizer(config: Any) -> Seq2SeqRecognizer:
 
 def load_seq2seq(path: Path, *, device: str = "cpu", which: Which = "best") -> Seq2SeqRecognizer:
     """A run folder (its ``best``/``latest`` checkpoint) or checkpoint folder, restored."""
-    from voxtext.train.checkpoint import load_format_checkpoint
+    from voxtext.train.metadata import load_task_checkpoint
     from voxtext_whisper.seq2seq_model import build_seq2seq
 
-    folder, state, metadata = load_format_checkpoint(
-        path,
-        FORMAT,
-        f"a {TASK} checkpoint",
-        which=which,
-    )
-    model_config = metadata["config"]["model"]
+    folder, state, metadata = load_task_checkpoint(path, TASK, which=which)
+    saved = metadata.task_state
     model, targets = build_seq2seq(
-        metadata["pretrained"]["path"],
-        language=model_config["language"],
+        saved["pretrained"]["path"],
+        language=saved["config"]["model"]["language"],
         field=f"{folder}: pretrained.path",
     )
-    if list(targets.prefix) != list(metadata["prefix"]):
+    if list(targets.prefix) != list(saved["prefix"]):
         raise VoxtextError(
             f"{folder}: the pretrained model's tokenizer now gives prefix {targets.prefix}, the "
-            f"checkpoint was trained with {metadata['prefix']}; install the packages it names: "
-            f"{metadata['pretrained']}"
+            f"checkpoint was trained with {saved['prefix']}; install the packages it names: "
+            f"{saved['pretrained']}"
         )
     model.load_state_dict(state)
     model.to(device).eval()
     source = {
         "model": folder,
         "settings": {
-            "format": FORMAT,
+            "format": metadata.format,
             "task": TASK,
-            "pretrained": metadata["pretrained"],
-            "strategies": metadata.get("components", {}),
-            "groups": metadata.get("groups"),
+            "pretrained": saved["pretrained"],
+            "strategies": dict(metadata.components),
+            "groups": saved.get("groups"),
         },
     }
     room = model.max_target_positions - len(targets.prefix)
