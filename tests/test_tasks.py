@@ -5,15 +5,13 @@ file itself."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
-from dataclasses import dataclass
+import sys
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from voxtext import cli, hookimpl
-from voxtext.config import build_config
 from voxtext.data.manifest import read_manifest
 from voxtext.protocols import (
     EvaluatingTask,
@@ -22,87 +20,31 @@ from voxtext.protocols import (
     RecognitionInput,
     SpeechTask,
     Task,
-    Transcript,
 )
 from voxtext.registry import PluginInfo
 from voxtext.testing import isolated_plugin_manager, write_tone_corpus
-from voxtext.train import (
-    DurationBatchSampler,
-    LossOutput,
-    SampledBatches,
-    Trainer,
-    TrainerConfig,
-    load_checkpoint,
-    resolve_checkpoint,
-)
 
 
-@dataclass(frozen=True)
-class CountConfig:
-    out_dir: Path
-    train: Path
-    trainer: TrainerConfig
-    task: str = "letter-count"
+def _template_task() -> Any:
+    """The template plugin's example task module (``plugins/_template``), loaded from its
+    file: this test registers it in-process; tests/test_third_party_plugin.py pip-installs
+    the template and runs it through the commands in a child process."""
+    path = Path(__file__).resolve().parents[1] / "plugins/_template/voxtext_myplugin/task.py"
+    spec = importlib.util.spec_from_file_location("template_letter_count", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
 
 
-class LetterCountTask:
-    """Learns how many letters an utterance holds from its duration (a linear fit); its
-    'transcript' is that many x's, so CER measures the count's error."""
-
-    def load_config(self, values: Any, where: str) -> CountConfig:
-        return build_config(CountConfig, values, where=where)
-
-    def train(self, config: CountConfig, *, resume: bool = False) -> Any:
-        utterances = read_manifest(config.train)
-        data = [(u.id, u.duration, float(len(u.text))) for u in utterances]
-
-        def collate(items: list[Any]) -> dict[str, Any]:
-            return {
-                "ids": [i for i, _, _ in items],
-                "x": torch.tensor([[10 * d] for _, d, _ in items]),  # deciseconds
-                "y": torch.tensor([n for _, _, n in items]),
-            }
-
-        def loss_fn(model: Any, batch: Any, generator: Any) -> LossOutput:
-            error = model(batch["x"]).squeeze(-1) - batch["y"]
-            return LossOutput(loss_sum=(error**2).sum(), units=len(batch["ids"]))
-
-        sampler = DurationBatchSampler([d for _, d, _ in data], 4.0, seed=0)
-        model = torch.nn.Linear(1, 1)
-        metadata = {"format": "test.count/1", "task": config.task}
-        trainer = Trainer(
-            config.trainer, model, loss_fn, SampledBatches(data, sampler, collate),
-            config.out_dir, metadata=metadata,
-        )  # fmt: skip
-        return trainer.fit(resume=resume)
-
-    def recognizer(self, path: Path, *, identify_groups: bool = False) -> Any:
-        state, _ = load_checkpoint(resolve_checkpoint(path))
-        model = torch.nn.Linear(1, 1)
-        model.load_state_dict(state)
-        return CountRecognizer(model, path)
-
-
-@dataclass
-class CountRecognizer:
-    model: torch.nn.Module
-    path: Path
-    sample_rate: int = 16000
-
-    def transcribe(self, items: list[RecognitionInput]) -> list[Transcript]:
-        with torch.no_grad():
-            counts = [
-                self.model(torch.tensor([[10 * len(i.waveform) / i.sample_rate]])).item()
-                for i in items
-            ]
-        return [Transcript("x" * max(0, round(c))) for c in counts]
-
-    def describe(self) -> dict[str, Any]:
-        return {"engine": "letter-count", "model": str(self.path), "version": "0", "settings": {}}
+LetterCountTask = _template_task().LetterCountTask
 
 
 class ScoredLetterCountTask(LetterCountTask):
     """The same model, but the task scores a manifest itself: the share of exact counts."""
+
+    name = "letter-count-scored"
 
     def evaluate(self, request: EvaluationRequest) -> EvaluationResult:
         recognizer = self.recognizer(request.checkpoint)

@@ -45,8 +45,8 @@ def test_pip_installed_plugin_is_listed(installed_template):
     table = json.loads(result.stdout)
     mine = next(p for p in table["plugins"] if p["name"] == "voxtext-myplugin")
     assert mine["version"] == "0.1.0"
-    assert mine["hooks"] == ["register_augmentations"]
-    assert mine["components"] == {"augmentations": ["peak-normalise"]}
+    assert mine["hooks"] == ["register_augmentations", "register_tasks"]
+    assert mine["components"] == {"augmentations": ["peak-normalise"], "tasks": ["letter-count"]}
 
 
 def test_pip_installed_plugin_is_usable(installed_template):
@@ -64,6 +64,45 @@ def test_pip_installed_plugin_is_usable(installed_template):
         check=True,
     )
     assert float(result.stdout) == pytest.approx(0.25)
+
+
+def voxtext(env: dict[str, str], *argv: str) -> str:
+    """``voxtext ARGV`` in a child process with the installed plugin; its stdout."""
+    result = subprocess.run(
+        [sys.executable, "-m", "voxtext.cli", *argv],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def test_the_template_task_trains_evaluates_and_transcribes_through_the_commands(
+    installed_template, tmp_path
+):
+    from voxtext.testing import write_tone_corpus
+
+    manifest = write_tone_corpus(tmp_path / "data", n=16)
+    config, run = tmp_path / "count.toml", tmp_path / "run"
+    config.write_text(
+        f'task = "letter-count"\nout_dir = "{run}"\ntrain = "{manifest}"\n'
+        "[trainer]\nmax_steps = 300\nlr = 0.1\nprogress = false\n"
+    )
+    assert "voxtext train: 300 steps" in voxtext(installed_template, "train", str(config))
+    saved = json.loads(next(run.glob("checkpoint-*/metadata.json")).read_text())
+    assert saved["metadata"]["task"] == "letter-count"
+    out = tmp_path / "predictions.jsonl"
+    voxtext(installed_template, "evaluate", str(run), str(manifest), "--out", str(out))
+    rows = [json.loads(line) for line in out.open()]
+    # duration fixes the letter count in this corpus, so the fit gets most counts right
+    assert sum(len(r["hyp"]) == len(r["ref"]) for r in rows) >= 12, rows
+    audio = [str(manifest.parent / r["audio"]) for r in map(json.loads, manifest.open())]
+    printed = voxtext(installed_template, "transcribe", str(run), *audio[:3])
+    assert [line.split("\t") for line in printed.splitlines()] == [
+        [a, r["hyp"]] for a, r in zip(audio[:3], rows[:3], strict=True)
+    ]
 
 
 def test_template_own_tests_pass_once_installed(installed_template):
@@ -84,7 +123,7 @@ def test_template_own_tests_pass_once_installed(installed_template):
         cwd=ROOT / "plugins" / "_template",
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "1 passed" in result.stdout
+    assert "2 passed" in result.stdout
 
 
 def test_readme_plugin_example_installs_and_works(tmp_path):

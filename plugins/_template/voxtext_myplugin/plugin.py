@@ -1,4 +1,5 @@
-"""Hooks of the example plugin: one augmentation, registered by name with its config."""
+"""Hooks of the example plugin: an augmentation registered by name with its config, and a
+task (``task.py``) that ``voxtext train``, ``evaluate`` and ``transcribe`` reach by name."""
 
 from __future__ import annotations
 
@@ -36,4 +37,15 @@ def register_augmentations(register):
         PeakNormalise,
         config=PeakNormaliseConfig,
         description="scale each utterance to a fixed peak",
+    )
+
+
+@hookimpl
+def register_tasks(register):
+    from voxtext_myplugin.task import LetterCountTask
+
+    register(
+        "letter-count",
+        LetterCountTask,
+        description="how many letters an utterance holds, from its duration (an example task)",
     )
