@@ -29,6 +29,9 @@ from voxtext.train.metadata import CheckpointMetadata, load_task_checkpoint
 #: (``voxtext.train.metadata``); :func:`upgrade_metadata` reads them.
 LEGACY_FORMAT = "voxtext.asr/1"
 
+#: Components a checkpoint records that are not part of the network it reassembles.
+DECODING_ROLES = ("tokenizer", "decoder")
+
 
 @dataclass
 class Recognizer:
@@ -147,7 +150,7 @@ def load_recognizer(
     one is named with the version the checkpoint was built with."""
     folder, state, metadata = load_task_checkpoint(path, task, which=which)
     source = f"checkpoint {folder}"
-    model_roles = [role for role in metadata.components if role not in ("tokenizer", "decoder")]
+    model_roles = [role for role in metadata.components if role not in DECODING_ROLES]
     tokenizer = rebuild_component(metadata.record("tokenizer", source=source), source=source)
     task_state = metadata.task_state
     model = reassemble(
@@ -269,7 +272,7 @@ class CheckpointRecognizer:
         components = {
             role: record.to_dict()
             for role, record in metadata.records().items()
-            if role not in ("tokenizer", "decoder")
+            if role not in DECODING_ROLES
         }
         return {
             "engine": "voxtext",
